@@ -1,0 +1,42 @@
+"""The one loader for SIP_* settings, shared by the web UI, the scheduler, the CLI and Alembic.
+
+Nothing is read at import time: call :func:`load_settings` where a process starts.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    instance_dir: Path
+    secret_key: str | None
+    timezone: str = "Europe/Stockholm"
+    sql_echo: bool = False
+
+
+def default_instance_dir(env: Mapping[str, str]) -> Path:
+    return Path(env.get("SIP_INSTANCE_DIR") or Path.cwd() / "instance")
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings from ``env`` (default: the process environment).
+
+    ``SIP_DATABASE_URL`` picks the database; without it an SQLite file in the instance
+    folder is used, which is the embedded default for a single machine.
+    """
+    env = os.environ if env is None else env
+    instance_dir = default_instance_dir(env)
+    url = env.get("SIP_DATABASE_URL") or f"sqlite:///{instance_dir / 'sip.sqlite3'}"
+    return Settings(
+        database_url=url,
+        instance_dir=instance_dir,
+        secret_key=env.get("SIP_SECRET_KEY") or None,
+        timezone=env.get("SIP_TIMEZONE", "Europe/Stockholm"),
+        sql_echo=env.get("SIP_SQL_ECHO", "") in {"1", "true", "yes"},
+    )

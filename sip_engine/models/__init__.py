@@ -1,0 +1,60 @@
+"""SQLAlchemy 2 typed models. Import from here so every table is registered on the metadata."""
+
+from .base import Base, UTCDateTime
+from .case import Case, MeetingAttendance, Participant
+from .consent import Consent, consent_organisation
+from .enums import (
+    HUVUDMAN_PARTIES,
+    PARTY_LABELS,
+    ConsentForm,
+    EventKind,
+    FunctionRole,
+    IdentityKind,
+    MeetingFormat,
+    MeetingKind,
+    ParticipantKind,
+    Party,
+    RaisedBy,
+    RelativeKind,
+    Role,
+)
+from .event import CaseEvent, HistoryIsAppendOnly
+from .meeting import Meeting
+from .organisation import NosamArea, Organisation
+from .people import Child, Professional, Relative
+from .plan import PlanInsats, PlanVersion
+from .user import User
+
+__all__ = [
+    "HUVUDMAN_PARTIES",
+    "PARTY_LABELS",
+    "Base",
+    "Case",
+    "CaseEvent",
+    "Child",
+    "Consent",
+    "ConsentForm",
+    "EventKind",
+    "FunctionRole",
+    "HistoryIsAppendOnly",
+    "IdentityKind",
+    "Meeting",
+    "MeetingAttendance",
+    "MeetingFormat",
+    "MeetingKind",
+    "NosamArea",
+    "Organisation",
+    "Participant",
+    "ParticipantKind",
+    "Party",
+    "PlanInsats",
+    "PlanVersion",
+    "Professional",
+    "RaisedBy",
+    "Relative",
+    "RelativeKind",
+    "Role",
+    "UTCDateTime",
+    "User",
+    "consent_organisation",
+]

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, str_enum
+from .case import MeetingAttendance, Participant
+from .enums import MeetingFormat, MeetingKind
+
+
+class Meeting(Base):
+    """A SIP meeting or follow-up meeting. ``sequence`` rises on every change (iCalendar)."""
+
+    __tablename__ = "meeting"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("sip_case.id"), index=True)
+    kind: Mapped[MeetingKind] = mapped_column(str_enum(MeetingKind))
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime]
+    format: Mapped[MeetingFormat] = mapped_column(str_enum(MeetingFormat))
+    location: Mapped[str | None] = mapped_column(String(200))
+    video_link: Mapped[str | None] = mapped_column(String(500))
+    questions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    leader_participant_id: Mapped[int | None] = mapped_column(ForeignKey("participant.id"))
+    recorder_participant_id: Mapped[int | None] = mapped_column(ForeignKey("participant.id"))
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    called_at: Mapped[datetime | None]
+    held_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+
+    leader: Mapped[Participant | None] = relationship(foreign_keys=[leader_participant_id])
+    recorder: Mapped[Participant | None] = relationship(foreign_keys=[recorder_participant_id])
+    attendance: Mapped[list[MeetingAttendance]] = relationship(order_by="MeetingAttendance.id")
+
+    @property
+    def is_open(self) -> bool:
+        """Scheduled and neither held nor cancelled."""
+        return self.held_at is None and self.cancelled_at is None

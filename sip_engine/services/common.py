@@ -1,0 +1,81 @@
+"""Shared steps of every use case: check the actor and the version, then record the change.
+
+Services take a Session and flush; they never commit. The entry point (web request, CLI
+command, scheduler job) commits once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from sip_engine.models import Case, CaseEvent, EventKind, Role
+from sip_engine.workflow import Actor, CaseConflict, NotPermitted, actor_works_on_case
+from sip_engine.workflow.engine import record_event
+
+
+class ValidationError(ValueError):
+    """Input that breaks a rule; ``errors`` maps a field name to a Swedish message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class CaseClosed(ValueError):
+    def __init__(self) -> None:
+        super().__init__("Ärendet är avslutat och kan inte ändras.")
+
+
+EDITOR_ROLES = frozenset({Role.SAMORDNARE, Role.CHEF})
+
+
+def check_can_edit(
+    session: Session, case: Case, actor: Actor, expected_version: int | None
+) -> None:
+    """Raise unless ``actor`` may change ``case`` and the case is as the actor last saw it."""
+    if not actor.is_system and (
+        actor.role not in EDITOR_ROLES or not actor_works_on_case(session, case, actor)
+    ):
+        raise NotPermitted("Du får inte ändra det här ärendet.", case_id=case.id)
+    if case.closed_at is not None:
+        raise CaseClosed()
+    if expected_version is not None and expected_version != case.version:
+        raise CaseConflict(
+            "Ärendet har ändrats av någon annan sedan du öppnade det. "
+            "Det du skrev finns kvar; ladda om uppgifterna och spara igen.",
+            case_id=case.id,
+        )
+
+
+def record_change(
+    session: Session,
+    case: Case,
+    actor: Actor,
+    kind: EventKind,
+    now: datetime,
+    details: dict[str, Any] | None = None,
+) -> CaseEvent:
+    """Bump the case (so concurrent edits conflict), write the history event, and flush."""
+    case.updated_at = now
+    event = record_event(
+        session,
+        case,
+        actor,
+        kind,
+        now,
+        from_state=case.state,
+        to_state=case.state,
+        details=details,
+    )
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise CaseConflict(
+            "Ärendet har ändrats av någon annan samtidigt. Ladda om och försök igen.",
+            case_id=case.id,
+        ) from exc
+    return event

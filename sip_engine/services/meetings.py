@@ -1,0 +1,164 @@
+"""Meetings: plan (förbered), reschedule (kalla), record attendance (möte)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sip_engine.models import (
+    Case,
+    EventKind,
+    Meeting,
+    MeetingAttendance,
+    MeetingFormat,
+    MeetingKind,
+    Participant,
+)
+from sip_engine.workflow import Actor
+
+from .common import ValidationError, check_can_edit, record_change
+
+PLANNING_STATES = frozenset({"forbered", "kalla", "folj_upp"})
+
+
+@dataclass
+class MeetingInput:
+    starts_at: datetime
+    ends_at: datetime
+    format: MeetingFormat
+    questions: list[str] = field(default_factory=list)
+    location: str | None = None
+    video_link: str | None = None
+    leader_participant_id: int | None = None
+    recorder_participant_id: int | None = None
+
+
+def open_meeting(session: Session, case: Case) -> Meeting | None:
+    return session.scalars(
+        select(Meeting)
+        .where(
+            Meeting.case_id == case.id, Meeting.held_at.is_(None), Meeting.cancelled_at.is_(None)
+        )
+        .order_by(Meeting.id.desc())
+        .limit(1)
+    ).first()
+
+
+def schedule_meeting(
+    session: Session,
+    case: Case,
+    actor: Actor,
+    now: datetime,
+    data: MeetingInput,
+    *,
+    expected_version: int | None = None,
+) -> Meeting:
+    """Create the open meeting or change it; every change raises the iCalendar SEQUENCE."""
+    check_can_edit(session, case, actor, expected_version)
+    errors: dict[str, str] = {}
+    if case.state not in PLANNING_STATES:
+        errors["state"] = "Ett möte kan planeras i stegen förbered, kalla och följ upp."
+    if data.starts_at <= now:
+        errors["starts_at"] = "Mötestiden måste ligga i framtiden."
+    if data.ends_at <= data.starts_at:
+        errors["ends_at"] = "Mötet måste sluta efter att det börjat."
+    if data.format is MeetingFormat.PA_PLATS and not (data.location or "").strip():
+        errors["location"] = "Ange plats för mötet."
+    if data.format is MeetingFormat.VIDEO and not (data.video_link or "").strip():
+        errors["video_link"] = "Ange länk till videomötet."
+    questions = [q.strip() for q in data.questions if q.strip()]
+    active_ids = {p.id for p in case.active_participants}
+    for key in ("leader_participant_id", "recorder_participant_id"):
+        value = getattr(data, key)
+        if value is not None and value not in active_ids:
+            errors[key] = "Välj en deltagare i ärendet."
+    if errors:
+        raise ValidationError(errors)
+    meeting = open_meeting(session, case)
+    fields = {
+        "starts_at": data.starts_at,
+        "ends_at": data.ends_at,
+        "format": data.format,
+        "location": (data.location or "").strip() or None,
+        "video_link": (data.video_link or "").strip() or None,
+        "questions": questions,
+        "leader_participant_id": data.leader_participant_id,
+        "recorder_participant_id": data.recorder_participant_id,
+    }
+    if meeting is None:
+        kind = MeetingKind.UPPFOLJNING if case.state == "folj_upp" else MeetingKind.SIP
+        meeting = Meeting(case_id=case.id, kind=kind, created_at=now, sequence=0, **fields)
+        session.add(meeting)
+        session.flush()
+        event_kind = EventKind.MEETING_SCHEDULED
+    else:
+        for key, value in fields.items():
+            setattr(meeting, key, value)
+        meeting.sequence += 1
+        event_kind = EventKind.MEETING_UPDATED
+    record_change(
+        session,
+        case,
+        actor,
+        event_kind,
+        now,
+        {
+            "meeting_id": meeting.id,
+            "starts_at": data.starts_at.isoformat(),
+            "sequence": meeting.sequence,
+        },
+    )
+    return meeting
+
+
+def record_attendance(
+    session: Session,
+    case: Case,
+    actor: Actor,
+    now: datetime,
+    attended: dict[int, bool],
+    *,
+    expected_version: int | None = None,
+) -> Meeting:
+    """Step 4: who was at the meeting. ``attended`` maps participant id to presence."""
+    check_can_edit(session, case, actor, expected_version)
+    if case.state != "mote":
+        raise ValidationError({"state": "Närvaro registreras under SIP-mötet."})
+    meeting = open_meeting(session, case)
+    if meeting is None:
+        raise ValidationError({"meeting": "Inget möte pågår."})
+    participants = {p.id: p for p in case.active_participants}
+    unknown = [pid for pid in attended if pid not in participants]
+    if unknown:
+        raise ValidationError({"attendance": "En deltagare finns inte i ärendet."})
+    existing = {a.participant_id: a for a in meeting.attendance}
+    for participant_id, present in attended.items():
+        row = existing.get(participant_id)
+        if row is None:
+            row = MeetingAttendance(
+                meeting_id=meeting.id, participant_id=participant_id, attended=present
+            )
+            session.add(row)
+            meeting.attendance.append(row)
+        else:
+            row.attended = present
+    record_change(
+        session,
+        case,
+        actor,
+        EventKind.ATTENDANCE_RECORDED,
+        now,
+        {
+            "meeting_id": meeting.id,
+            "present": sorted(pid for pid, here in attended.items() if here),
+            "absent": sorted(pid for pid, here in attended.items() if not here),
+        },
+    )
+    return meeting
+
+
+def participant_by_id(case: Case, participant_id: int) -> Participant | None:
+    return next((p for p in case.active_participants if p.id == participant_id), None)

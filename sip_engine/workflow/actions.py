@@ -1,0 +1,61 @@
+"""Named actions, run after a trigger's state change, inside the same transaction.
+
+Actions only change rows; they do no I/O (mail goes through the outbox), because an
+exception after the state change would not be rolled back by ``transitions``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .context import TransitionContext
+
+Action = Callable[[TransitionContext], None]
+
+ACTIONS: dict[str, Action] = {}
+
+
+def action(func: Action) -> Action:
+    ACTIONS[func.__name__] = func
+    return func
+
+
+@action
+def mark_closed(ctx: TransitionContext) -> None:
+    ctx.case.closed_at = ctx.now
+    ctx.case.close_reason = ctx.reason_code
+    ctx.case.close_note = ctx.reason
+    ctx.case.closed_by_id = ctx.actor.user_id
+
+
+@action
+def mark_meeting_called(ctx: TransitionContext) -> None:
+    meeting = ctx.open_meeting
+    if meeting is not None:
+        meeting.called_at = ctx.now
+
+
+@action
+def cancel_meeting(ctx: TransitionContext) -> None:
+    meeting = ctx.open_meeting
+    if meeting is not None:
+        meeting.cancelled_at = ctx.now
+        meeting.cancel_reason = ctx.reason
+        meeting.sequence += 1
+
+
+@action
+def mark_meeting_held(ctx: TransitionContext) -> None:
+    meeting = ctx.open_meeting
+    if meeting is not None:
+        meeting.held_at = ctx.now
+
+
+@action
+def adopt_plan(ctx: TransitionContext) -> None:
+    plan = ctx.draft_plan
+    if plan is not None:
+        plan.adopted_at = ctx.now
+        plan.adopted_by_id = ctx.actor.user_id
+        if ctx.open_meeting is not None:
+            plan.meeting_id = ctx.open_meeting.id

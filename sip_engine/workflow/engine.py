@@ -1,0 +1,225 @@
+"""The one engine API: what may fire now (and why not), and firing a trigger.
+
+Firing checks, in order: the case version the caller saw, that the trigger exists, that it
+leaves the current state, that the actor may fire it, that a reason was given where needed,
+and the named guards (through the ``transitions`` machine). Any failure raises a
+:class:`WorkflowError` before anything is changed. On success the state change, the actions
+and the history event are flushed in the caller's transaction, never committed here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from sip_engine.clock import Clock
+from sip_engine.models import Case, CaseEvent, EventKind, Role
+
+from .actions import ACTIONS
+from .context import Actor, TransitionContext
+from .definition import TriggerDef, WorkflowDefinition
+from .errors import (
+    CaseConflict,
+    GuardRefused,
+    IllegalTransition,
+    NotPermitted,
+    ReasonRequired,
+    UnknownTrigger,
+    WorkflowError,
+)
+from .registry import WorkflowRegistry, evaluate_guards
+
+
+@dataclass(frozen=True)
+class TriggerOption:
+    """A trigger from the current state, and whether this actor may fire it now."""
+
+    id: str
+    label: str
+    dest: str
+    allowed: bool
+    reasons: tuple[str, ...]
+    requires_reason: bool
+
+
+def actor_works_on_case(session: Session, case: Case, actor: Actor) -> bool:
+    """Whether the actor is in scope for the case at all (independent of the trigger)."""
+    if actor.is_system:
+        return True
+    if actor.role in (Role.SAMORDNARE, Role.CHEF):
+        return actor.organisation_id == case.unit_id
+    if actor.role is Role.DELTAGARE and actor.professional_id is not None:
+        return any(
+            p.professional_id == actor.professional_id and p.removed_at is None
+            for p in session.get_one(Case, case.id).participants
+        )
+    return False
+
+
+def record_event(
+    session: Session,
+    case: Case,
+    actor: Actor,
+    kind: EventKind,
+    at: Any,
+    *,
+    trigger: str | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> CaseEvent:
+    event = CaseEvent(
+        case_id=case.id,
+        at=at,
+        kind=kind,
+        actor_user_id=actor.user_id,
+        actor_label=actor.label,
+        actor_organisation_id=actor.organisation_id,
+        trigger=trigger,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+        workflow_name=case.workflow_name,
+        workflow_version=case.workflow_version,
+        details=details or {},
+    )
+    session.add(event)
+    return event
+
+
+class WorkflowEngine:
+    def __init__(self, registry: WorkflowRegistry, clock: Clock) -> None:
+        self.registry = registry
+        self.clock = clock
+
+    def definition_for(self, case: Case) -> WorkflowDefinition:
+        return self.registry.get(case.workflow_name, case.workflow_version)
+
+    def _permission_reasons(
+        self, session: Session, case: Case, trigger: TriggerDef, actor: Actor
+    ) -> list[str]:
+        if actor.is_system:
+            return []
+        if actor.role not in trigger.roles:
+            return ["Din roll får inte göra detta."]
+        if not actor_works_on_case(session, case, actor):
+            return ["Du arbetar inte med det här ärendet."]
+        return []
+
+    def options(self, session: Session, case: Case, actor: Actor) -> list[TriggerOption]:
+        """Every trigger leaving the current state, allowed or with the reasons it is not."""
+        definition = self.definition_for(case)
+        ctx = TransitionContext(session, case, actor, self.clock.now(), definition)
+        result = []
+        for trigger in definition.triggers_from(case.state):
+            reasons = self._permission_reasons(session, case, trigger, actor)
+            if not reasons:
+                ctx.trigger = trigger
+                reasons = evaluate_guards(ctx)
+            result.append(
+                TriggerOption(
+                    id=trigger.id,
+                    label=trigger.label,
+                    dest=trigger.dest,
+                    allowed=not reasons,
+                    reasons=tuple(reasons),
+                    requires_reason=trigger.requires_reason,
+                )
+            )
+        return result
+
+    def fire(
+        self,
+        session: Session,
+        case: Case,
+        trigger_id: str,
+        actor: Actor,
+        *,
+        reason: str | None = None,
+        reason_code: str | None = None,
+        expected_version: int | None = None,
+    ) -> CaseEvent:
+        definition = self.definition_for(case)
+        state = case.state
+        where: dict[str, Any] = {"case_id": case.id, "trigger": trigger_id, "state": state}
+        if expected_version is not None and expected_version != case.version:
+            raise CaseConflict(
+                "Ärendet har ändrats av någon annan sedan du öppnade det. "
+                "Ladda om sidan och försök igen.",
+                **where,
+            )
+        trigger = definition.triggers.get(trigger_id)
+        if trigger is None:
+            raise UnknownTrigger(f"Åtgärden '{trigger_id}' finns inte i arbetsflödet.", **where)
+        if state not in trigger.sources:
+            raise IllegalTransition(
+                f"”{trigger.label}” kan inte göras i steget ”{definition.state_label(state)}”.",
+                **where,
+            )
+        denied = self._permission_reasons(session, case, trigger, actor)
+        if denied:
+            raise NotPermitted(denied[0], reasons=denied, **where)
+        reason = (reason or "").strip() or None
+        if trigger.requires_reason and reason is None:
+            raise ReasonRequired(f"”{trigger.label}” kräver en motivering.", **where)
+
+        now = self.clock.now()
+        ctx = TransitionContext(
+            session, case, actor, now, definition, trigger, reason=reason, reason_code=reason_code
+        )
+        new_state = self.registry.compiled(case.workflow_name, case.workflow_version).run(
+            state, ctx
+        )
+        if new_state is None:
+            raise GuardRefused(
+                f"”{trigger.label}” går inte ännu: " + " ".join(ctx.refusals),
+                reasons=ctx.refusals,
+                **where,
+            )
+
+        case.state = new_state
+        case.state_entered_at = now
+        case.updated_at = now
+        for name in trigger.actions:
+            ACTIONS[name](ctx)
+        event = record_event(
+            session,
+            case,
+            actor,
+            EventKind.TRANSITION,
+            now,
+            trigger=trigger.id,
+            from_state=state,
+            to_state=new_state,
+            reason=reason,
+            details={"reason_code": reason_code} if reason_code else None,
+        )
+        try:
+            session.flush()
+        except StaleDataError as exc:
+            raise CaseConflict(
+                "Ärendet har ändrats av någon annan samtidigt. Ladda om sidan och försök igen.",
+                **where,
+            ) from exc
+        return event
+
+    def record_refusal(
+        self, session: Session, case: Case, actor: Actor, error: WorkflowError
+    ) -> CaseEvent:
+        """Write a refused trigger to the history, in a transaction of the caller's choosing
+        (typically a fresh one after the failed one was rolled back)."""
+        return record_event(
+            session,
+            case,
+            actor,
+            EventKind.TRANSITION_REFUSED,
+            self.clock.now(),
+            trigger=error.trigger,
+            from_state=error.state,
+            reason=" ".join(error.reasons),
+            details={"error": type(error).__name__},
+        )

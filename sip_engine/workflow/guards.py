@@ -1,0 +1,264 @@
+"""Named guards. Each returns the reasons, in plain Swedish, why a trigger may not fire now.
+
+An empty list means the guard passes. Definitions in ``workflows/`` refer to these by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from sip_engine.clock import STOCKHOLM
+from sip_engine.models import (
+    HUVUDMAN_PARTIES,
+    PARTY_LABELS,
+    Consent,
+    FunctionRole,
+    Organisation,
+    Participant,
+    ParticipantKind,
+    Party,
+    Role,
+)
+
+from .context import TransitionContext
+
+Guard = Callable[[TransitionContext], list[str]]
+
+GUARDS: dict[str, Guard] = {}
+
+# A meeting may be opened in the system this long before its booked start.
+MEETING_EARLY_START = timedelta(hours=1)
+# From this age the young person gives consent alone (domain.md §4).
+AGE_OF_OWN_CONSENT = 18
+
+
+def guard(func: Guard) -> Guard:
+    GUARDS[func.__name__] = func
+    return func
+
+
+def _party_names(parties: set[Party]) -> str:
+    return ", ".join(sorted(PARTY_LABELS[p] for p in parties)) or "ingen"
+
+
+def _fmt_time(ctx: TransitionContext) -> str:
+    meeting = ctx.open_meeting
+    assert meeting is not None
+    return meeting.starts_at.astimezone(STOCKHOLM).strftime("%Y-%m-%d kl. %H:%M")
+
+
+@guard
+def need_spans_two_parties(ctx: TransitionContext) -> list[str]:
+    """Step 1 → 2: the need involves at least two of kommun/socialtjänst, skola and region."""
+    org_ids = set(ctx.case.involved_organisation_ids or [])
+    org_ids.add(ctx.case.unit_id)
+    if ctx.case.raised_by_organisation_id:
+        org_ids.add(ctx.case.raised_by_organisation_id)
+    org_ids.update(p.organisation_id for p in ctx.participants if p.organisation_id)
+    parties = {
+        org.party
+        for org in (ctx.session.get(Organisation, org_id) for org_id in org_ids)
+        if org is not None
+    } & HUVUDMAN_PARTIES
+    if len(parties) >= 2:
+        return []
+    return [
+        "Behovet måste beröra minst två av parterna kommun/socialtjänst, skola och region "
+        f"(nu: {_party_names(parties)})."
+    ]
+
+
+@guard
+def child_voice_recorded(ctx: TransitionContext) -> list[str]:
+    if (ctx.case.child_voice or "").strip() or (ctx.case.child_voice_missing_reason or "").strip():
+        return []
+    return [
+        "Barnets röst (”Vad är viktigt för dig?”) är inte dokumenterad, "
+        "och inte heller skälet till att den saknas."
+    ]
+
+
+@guard
+def has_question(ctx: TransitionContext) -> list[str]:
+    meeting = ctx.open_meeting
+    if meeting is None:
+        return ["Inget möte är planerat."]
+    if not any(q.strip() for q in meeting.questions or []):
+        return ["Mötet behöver minst en frågeställning."]
+    return []
+
+
+@guard
+def meeting_in_future(ctx: TransitionContext) -> list[str]:
+    meeting = ctx.open_meeting
+    if meeting is None:
+        return ["Inget möte är planerat."]
+    if meeting.starts_at <= ctx.now:
+        return [f"Mötestiden ({_fmt_time(ctx)}) har redan passerat; välj en ny tid."]
+    return []
+
+
+@guard
+def meeting_time_reached(ctx: TransitionContext) -> list[str]:
+    meeting = ctx.open_meeting
+    if meeting is None:
+        return ["Inget möte är planerat."]
+    if ctx.now < meeting.starts_at - MEETING_EARLY_START:
+        return [f"Mötet börjar {_fmt_time(ctx)}; det kan startas tidigast en timme före."]
+    return []
+
+
+def _called_parties(participants: list[Participant]) -> set[Party]:
+    return {
+        p.organisation.party
+        for p in participants
+        if p.organisation is not None and p.kind is not ParticipantKind.FAMILJ
+    } & HUVUDMAN_PARTIES
+
+
+@guard
+def participants_from_two_parties(ctx: TransitionContext) -> list[str]:
+    parties = _called_parties(ctx.participants)
+    if len(parties) >= 2:
+        return []
+    return [
+        "Deltagare behövs från minst två av parterna kommun/socialtjänst, skola och region "
+        f"(nu: {_party_names(parties)})."
+    ]
+
+
+def _consent_reasons(ctx: TransitionContext, day: date) -> list[str]:
+    """Why the consents on the case do not allow sharing with every organisation on ``day``."""
+    valid = [c for c in ctx.consents if c.is_valid_on(day)]
+    reasons: list[str] = []
+    if not valid:
+        revoked = any(c.revoked_at is not None for c in ctx.consents)
+        if revoked:
+            return ["Samtycket har återkallats; inget giltigt samtycke finns."]
+        return [f"Inget giltigt samtycke finns för {day.isoformat()}."]
+    reasons.extend(_givers_missing(ctx, valid, day))
+    org_by_id = {
+        p.organisation.id: p.organisation
+        for p in ctx.participants
+        if p.organisation is not None and p.kind is not ParticipantKind.FAMILJ
+    }
+    for org_id, org in sorted(org_by_id.items(), key=lambda item: item[1].name):
+        if not any(c.covers(org_id) for c in valid):
+            reasons.append(f"Samtycke saknas för {org.name}.")
+    return reasons
+
+
+def _givers_missing(ctx: TransitionContext, valid: list[Consent], day: date) -> list[str]:
+    child = ctx.case.child
+    if child.age_on(day) >= AGE_OF_OWN_CONSENT:
+        if any(c.given_by_young_person for c in valid):
+            return []
+        return ["Den unga är myndig och behöver själv lämna samtycke."]
+    given = {rid for c in valid for rid in c.given_by_relative_ids}
+    missing = [g.name for g in child.guardians if g.id not in given]
+    if not child.guardians:
+        return ["Ingen vårdnadshavare är registrerad för barnet."]
+    if missing:
+        return [f"Samtycke saknas från vårdnadshavare: {', '.join(missing)}."]
+    return []
+
+
+@guard
+def consent_covers_participants(ctx: TransitionContext) -> list[str]:
+    """Valid consent, from the right people, covering every organisation, today and at the
+    meeting (consent valid now but expiring before the meeting is not enough)."""
+    reasons = _consent_reasons(ctx, ctx.today)
+    meeting = ctx.open_meeting
+    if not reasons and meeting is not None:
+        meeting_day = meeting.starts_at.astimezone(STOCKHOLM).date()
+        reasons = [
+            f"{r} (vid mötet {meeting_day.isoformat()})" for r in _consent_reasons(ctx, meeting_day)
+        ]
+    return reasons
+
+
+@guard
+def consent_valid_at_meeting(ctx: TransitionContext) -> list[str]:
+    return _consent_reasons(ctx, ctx.today)
+
+
+@guard
+def consent_revoked_or_expired(ctx: TransitionContext) -> list[str]:
+    if _consent_reasons(ctx, ctx.today):
+        return []
+    return ["Det finns ett giltigt samtycke; ett nytt behöver inte sökas."]
+
+
+@guard
+def attendance_recorded(ctx: TransitionContext) -> list[str]:
+    meeting = ctx.open_meeting
+    if meeting is None:
+        return ["Inget möte pågår."]
+    recorded = {a.participant_id for a in meeting.attendance}
+    missing = [p.name for p in ctx.participants if p.id not in recorded]
+    if not meeting.attendance:
+        return ["Närvaron vid mötet är inte registrerad."]
+    if missing:
+        return [f"Närvaro är inte registrerad för: {', '.join(missing)}."]
+    return []
+
+
+@guard
+def plan_has_insats(ctx: TransitionContext) -> list[str]:
+    plan = ctx.draft_plan
+    if plan is None:
+        return ["Ingen plan är påbörjad för mötet."]
+    if not plan.insatser:
+        return ["Planen saknar insatser."]
+    return []
+
+
+@guard
+def plan_has_lead_and_samordningsansvarig(ctx: TransitionContext) -> list[str]:
+    plan = ctx.draft_plan
+    if plan is None:
+        return ["Ingen plan är påbörjad för mötet."]
+    reasons = []
+    if plan.lead_party is None or plan.lead_organisation_id is None:
+        reasons.append("Planen anger inte vilken huvudman som har det övergripande ansvaret.")
+    if plan.samordningsansvarig_participant_id is None:
+        reasons.append("Planen anger ingen samordningsansvarig.")
+    return reasons
+
+
+@guard
+def follow_up_in_future(ctx: TransitionContext) -> list[str]:
+    plan = ctx.draft_plan
+    if plan is None:
+        return ["Ingen plan är påbörjad för mötet."]
+    if plan.next_follow_up is None:
+        return ["Planen saknar datum för nästa uppföljning."]
+    if plan.next_follow_up <= ctx.today:
+        return ["Datumet för nästa uppföljning måste ligga i framtiden."]
+    return []
+
+
+@guard
+def actor_may_close(ctx: TransitionContext) -> list[str]:
+    """Only the case's coordinator or its samordningsansvarig closes a case (practice)."""
+    actor = ctx.actor
+    if actor.is_system:
+        return []
+    if actor.user_id is not None and actor.user_id == ctx.case.coordinator_id:
+        return []
+    if actor.professional_id is not None and any(
+        p.professional_id == actor.professional_id and p.has_role(FunctionRole.SAMORDNINGSANSVARIG)
+        for p in ctx.participants
+    ):
+        return []
+    if actor.role is Role.CHEF and actor.organisation_id == ctx.case.unit_id:
+        return []
+    return ["Bara ärendets samordnare, den samordningsansvariga eller enhetens chef kan avsluta."]
+
+
+@guard
+def close_reason_given(ctx: TransitionContext) -> list[str]:
+    if ctx.reason_code not in ctx.definition.close_reasons:
+        return ["Välj ett skäl till att SIP:en avslutas."]
+    return []
