@@ -8,15 +8,14 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+import migrations
+
+MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 
 
-def alembic_config(engine: Engine | None = None, url: str | None = None) -> Config:
+def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    if url:
-        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    config.attributes["engine"] = engine
     return config
 
 

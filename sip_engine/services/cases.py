@@ -149,7 +149,7 @@ def open_case(
     if errors:
         raise ValidationError(errors)
     case = Case(
-        reference=f"tmp-{uuid.uuid4().hex}",
+        reference=f"tmp-{uuid.uuid4().hex[:24]}",
         child_id=data.child_id,
         nosam_area_id=data.nosam_area_id,
         unit_id=data.unit_id,

@@ -20,6 +20,7 @@ from sip_engine.models import (
     Participant,
     PlanVersion,
     Role,
+    User,
 )
 
 from .definition import TriggerDef, WorkflowDefinition
@@ -34,6 +35,16 @@ class Actor:
     user_id: int | None = None
     organisation_id: int | None = None
     professional_id: int | None = None
+
+    @classmethod
+    def for_user(cls, user: User) -> Actor:
+        return cls(
+            label=user.display_name,
+            role=user.role,
+            user_id=user.id,
+            organisation_id=user.organisation_id,
+            professional_id=user.professional_id,
+        )
 
     @classmethod
     def system(cls, label: str = "systemet") -> Actor:
