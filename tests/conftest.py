@@ -60,7 +60,7 @@ def pg_engine_migrated() -> Iterator[Engine]:
     try:
         with engine.connect():
             pass
-    except Exception as exc:  # noqa: BLE001 - any failure to connect means "unreachable"
+    except Exception as exc:
         pytest.fail(f"PostgreSQL at {PG_ENV} is unreachable: {exc}")
     reset_postgresql_schema(engine)
     migrate.upgrade(engine)

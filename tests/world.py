@@ -126,7 +126,7 @@ class CaseBuilder:
         self.session, self.w, self.engine, self.clock = session, world, engine, clock
 
     @property
-    def now(self):  # noqa: ANN201 - datetime
+    def now(self):
         return self.clock.now()
 
     def open(self) -> Case:

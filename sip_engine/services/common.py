@@ -10,11 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from sip_engine.models import Case, CaseEvent, EventKind, Role
 from sip_engine.workflow import Actor, CaseConflict, NotPermitted, actor_works_on_case
-from sip_engine.workflow.engine import record_event
+from sip_engine.workflow.engine import flush_case_change, record_event
 
 
 class ValidationError(ValueError):
@@ -71,11 +70,5 @@ def record_change(
         to_state=case.state,
         details=details,
     )
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise CaseConflict(
-            "Ärendet har ändrats av någon annan samtidigt. Ladda om och försök igen.",
-            case_id=case.id,
-        ) from exc
+    flush_case_change(session, case)
     return event

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -89,6 +90,27 @@ def record_event(
     )
     session.add(event)
     return event
+
+
+def flush_case_change(session: Session, case: Case) -> None:
+    """Flush a change to ``case``; a concurrent change by someone else becomes CaseConflict.
+
+    PostgreSQL shows it as a version mismatch (StaleDataError). SQLite in WAL mode refuses
+    to turn a read transaction into a write one when another writer committed after the read
+    began ("database is locked" at once): the same lost-update situation, so the same error.
+    """
+    case_id = case.id  # read before the flush: a failed flush expires the object
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise CaseConflict(CONFLICT_MESSAGE, case_id=case_id) from exc
+    except OperationalError as exc:
+        if "database is locked" not in str(exc.orig):
+            raise
+        raise CaseConflict(CONFLICT_MESSAGE, case_id=case_id) from exc
+
+
+CONFLICT_MESSAGE = "Ärendet har ändrats av någon annan samtidigt. Ladda om och försök igen."
 
 
 class WorkflowEngine:
@@ -198,13 +220,7 @@ class WorkflowEngine:
             reason=reason,
             details={"reason_code": reason_code} if reason_code else None,
         )
-        try:
-            session.flush()
-        except StaleDataError as exc:
-            raise CaseConflict(
-                "Ärendet har ändrats av någon annan samtidigt. Ladda om sidan och försök igen.",
-                **where,
-            ) from exc
+        flush_case_change(session, case)
         return event
 
     def record_refusal(

@@ -1,0 +1,113 @@
+"""The ``sip-engine`` command. Each command is an entry point: it builds the runtime,
+opens one transaction, commits once."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .config import load_settings
+from .migrate import upgrade
+from .runtime import Runtime, build_runtime
+from .status import case_counts
+from .workflow import WorkflowDefinitionError, WorkflowRegistry
+from .workflow.diagram import mermaid
+
+
+def _runtime() -> Runtime:
+    return build_runtime(load_settings())
+
+
+@click.group()
+def main() -> None:
+    """SIP engine: samordnad individuell plan för barn och unga."""
+
+
+@main.command()
+def init() -> None:
+    """Create or upgrade the database schema to the newest version."""
+    runtime = _runtime()
+    upgrade(runtime.engine)
+    click.echo(f"Databasen är uppgraderad ({runtime.engine.url.render_as_string()}).")
+
+
+@main.command()
+def demo() -> None:
+    """Load demo data (Göteborgsområdet); running it again adds nothing."""
+    from .demo import DEMO_PASSWORDS, load_demo
+
+    runtime = _runtime()
+    upgrade(runtime.engine)
+    with runtime.sessions.begin() as session:
+        summary = load_demo(session, runtime.workflow, runtime.clock.now())
+    if summary.created:
+        click.echo(
+            f"Demodata inläst: {summary.organisations} verksamheter, {summary.users} användare, "
+            f"{summary.cases} ärenden."
+        )
+    else:
+        click.echo("Demodata fanns redan; inget har lagts till.")
+    click.echo("Demokonton (användarnamn / lösenord):")
+    for username, password in DEMO_PASSWORDS.items():
+        click.echo(f"  {username} / {password}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def status(as_json: bool) -> None:
+    """Number of cases per workflow state and per NOSAM area."""
+    runtime = _runtime()
+    with runtime.sessions() as session:
+        counts = case_counts(session)
+    if as_json:
+        click.echo(json.dumps(counts, ensure_ascii=False, indent=2, sort_keys=True))
+        return
+    click.echo(f"Ärenden totalt: {counts['total']}")
+    for workflow, states in counts["by_state"].items():
+        definition = runtime.registry.latest(workflow)
+        click.echo(f"\n{definition.title}")
+        for state_id in definition.states:
+            label = definition.state_label(state_id)
+            click.echo(f"  {label:<20} {states.get(state_id, 0):>6}")
+
+
+@main.group()
+def workflows() -> None:
+    """Workflow definitions in workflows/."""
+
+
+@workflows.command("check")
+@click.option(
+    "--directory",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Check the definitions in this folder instead of the installed workflows/.",
+)
+def workflows_check(directory: Path | None) -> None:
+    """Validate every workflow definition; exit 1 with the file and entry on error."""
+    try:
+        registry = WorkflowRegistry.from_directory(directory)
+    except WorkflowDefinitionError as exc:
+        click.echo(f"Fel: {exc}", err=True)
+        sys.exit(1)
+    for definition in registry:
+        click.echo(
+            f"OK  {definition.name} v{definition.version}: {len(definition.states)} tillstånd, "
+            f"{len(definition.triggers)} övergångar, {len(definition.reminders)} påminnelseregler "
+            f"({definition.source})"
+        )
+
+
+@workflows.command("diagram")
+@click.argument("name")
+def workflows_diagram(name: str) -> None:
+    """Print a Mermaid stateDiagram-v2 of workflow NAME."""
+    try:
+        definition = WorkflowRegistry.from_directory().latest(name)
+    except WorkflowDefinitionError as exc:
+        click.echo(f"Fel: {exc}", err=True)
+        sys.exit(1)
+    click.echo(mermaid(definition), nl=False)
