@@ -18,7 +18,10 @@ from .workflow.diagram import mermaid
 
 
 def _runtime() -> Runtime:
-    return build_runtime(load_settings())
+    """The runtime for this command; its connections are closed when the command ends."""
+    runtime = build_runtime(load_settings())
+    click.get_current_context().call_on_close(runtime.engine.dispose)
+    return runtime
 
 
 @click.group()

@@ -81,9 +81,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def db_engine(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[Engine]:
+def db_engine(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     if backend == "sqlite":
         path = tmp_path / "sip.sqlite3"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)

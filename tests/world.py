@@ -63,25 +63,38 @@ def build_world(session: Session, clock: FixedClock) -> World:
     session.flush()
 
     def org(name: str, party: Party, kind: str, huvudman: str) -> Organisation:
-        o = Organisation(name=name, party=party, kind=kind, huvudman=huvudman,
-                         kommun="Göteborg", nosam_area_id=area.id)
+        o = Organisation(
+            name=name,
+            party=party,
+            kind=kind,
+            huvudman=huvudman,
+            kommun="Göteborg",
+            nosam_area_id=area.id,
+        )
         session.add(o)
         return o
 
-    unit = org("Socialtjänst Centrum, barn och unga", Party.KOMMUN, "socialtjänst",
-               "Göteborgs Stad")
-    other_unit = org("Socialtjänst Angered, barn och unga", Party.KOMMUN, "socialtjänst",
-                     "Göteborgs Stad")
+    unit = org(
+        "Socialtjänst Centrum, barn och unga", Party.KOMMUN, "socialtjänst", "Göteborgs Stad"
+    )
+    other_unit = org(
+        "Socialtjänst Angered, barn och unga", Party.KOMMUN, "socialtjänst", "Göteborgs Stad"
+    )
     school = org("Johannebergsskolan", Party.SKOLA, "grundskola", "Göteborgs Stad")
-    vardcentral = org("Vårdcentralen Centrum", Party.REGION, "vårdcentral",
-                      "Västra Götalandsregionen")
+    vardcentral = org(
+        "Vårdcentralen Centrum", Party.REGION, "vårdcentral", "Västra Götalandsregionen"
+    )
     bup = org("BUP Centrum", Party.REGION, "BUP", "Västra Götalandsregionen")
     fk = org("Försäkringskassan Göteborg", Party.ANNAN, "försäkringskassa", "Staten")
     session.flush()
 
     def pro(name: str, o: Organisation, title: str) -> Professional:
-        p = Professional(name=name, organisation_id=o.id, title=title,
-                         email=f"{name.split()[0].lower()}@example.se")
+        p = Professional(
+            name=name,
+            organisation_id=o.id,
+            title=title,
+            email=f"{name.split()[0].lower()}@example.se",
+        )
         session.add(p)
         return p
 
@@ -93,8 +106,14 @@ def build_world(session: Session, clock: FixedClock) -> World:
     session.flush()
 
     def user(username: str, role: Role, o: Organisation, p: Professional | None = None) -> User:
-        u = User(username=username, display_name=username.title(), password_hash="x",
-                 role=role, organisation_id=o.id, professional_id=p.id if p else None)
+        u = User(
+            username=username,
+            display_name=username.title(),
+            password_hash="x",
+            role=role,
+            organisation_id=o.id,
+            professional_id=p.id if p else None,
+        )
         session.add(u)
         return u
 
@@ -107,22 +126,46 @@ def build_world(session: Session, clock: FixedClock) -> World:
     session.flush()
 
     child = cases.register_child(
-        session, first_name="Alva", last_name="Testsson", identity_number="20150315-2389",
-        today=local_date(clock.now()), school_id=school.id,
-        relatives=[cases.GuardianInput("Maria Testsson", "maria@example.se"),
-                   cases.GuardianInput("Jonas Testsson", "jonas@example.se")],
+        session,
+        first_name="Alva",
+        last_name="Testsson",
+        identity_number="20150315-2389",
+        today=local_date(clock.now()),
+        school_id=school.id,
+        relatives=[
+            cases.GuardianInput("Maria Testsson", "maria@example.se"),
+            cases.GuardianInput("Jonas Testsson", "jonas@example.se"),
+        ],
     )
-    return World(area, unit, other_unit, school, vardcentral, bup, fk, coordinator, manager,
-                 other_coordinator, bup_user, other_deltagare, admin, teacher, bup_doctor,
-                 social_worker, nurse, child)
+    return World(
+        area,
+        unit,
+        other_unit,
+        school,
+        vardcentral,
+        bup,
+        fk,
+        coordinator,
+        manager,
+        other_coordinator,
+        bup_user,
+        other_deltagare,
+        admin,
+        teacher,
+        bup_doctor,
+        social_worker,
+        nurse,
+        child,
+    )
 
 
 class CaseBuilder:
     """Takes a case step by step through the real services and engine (committing each step,
     as the entry points do)."""
 
-    def __init__(self, session: Session, world: World, engine: WorkflowEngine,
-                 clock: FixedClock) -> None:
+    def __init__(
+        self, session: Session, world: World, engine: WorkflowEngine, clock: FixedClock
+    ) -> None:
         self.session, self.w, self.engine, self.clock = session, world, engine, clock
 
     @property
@@ -132,13 +175,21 @@ class CaseBuilder:
     def open(self) -> Case:
         w = self.w
         case = cases.open_case(
-            self.session, self.engine.registry.latest("sip"), w.actor, self.now,
-            cases.NewCase(child_id=w.child.id, nosam_area_id=w.area.id, unit_id=w.unit.id,
-                          need_description="Hög skolfrånvaro och oro för måendet.",
-                          raised_by=RaisedBy.SKOLA, raised_on=local_date(self.now),
-                          reasons=["skolfranvaro", "psykisk_ohalsa"],
-                          raised_by_organisation_id=w.school.id,
-                          involved_organisation_ids=[w.school.id, w.bup.id]),
+            self.session,
+            self.engine.registry.latest("sip"),
+            w.actor,
+            self.now,
+            cases.NewCase(
+                child_id=w.child.id,
+                nosam_area_id=w.area.id,
+                unit_id=w.unit.id,
+                need_description="Hög skolfrånvaro och oro för måendet.",
+                raised_by=RaisedBy.SKOLA,
+                raised_on=local_date(self.now),
+                reasons=["skolfranvaro", "psykisk_ohalsa"],
+                raised_by_organisation_id=w.school.id,
+                involved_organisation_ids=[w.school.id, w.bup.id],
+            ),
         )
         self.session.commit()
         return case
@@ -151,14 +202,29 @@ class CaseBuilder:
         w, s, now = self.w, self.session, self.now
         result = {
             "socialtjanst": participants.add_participant(
-                s, case, w.actor, now, professional_id=w.social_worker.id,
-                roles=[FunctionRole.SAMMANKALLANDE.value, FunctionRole.MOTESLEDARE.value]),
+                s,
+                case,
+                w.actor,
+                now,
+                professional_id=w.social_worker.id,
+                roles=[FunctionRole.SAMMANKALLANDE.value, FunctionRole.MOTESLEDARE.value],
+            ),
             "skola": participants.add_participant(
-                s, case, w.actor, now, professional_id=w.teacher.id,
-                roles=[FunctionRole.DOKUMENTANSVARIG.value]),
+                s,
+                case,
+                w.actor,
+                now,
+                professional_id=w.teacher.id,
+                roles=[FunctionRole.DOKUMENTANSVARIG.value],
+            ),
             "bup": participants.add_participant(
-                s, case, w.actor, now, professional_id=w.bup_doctor.id,
-                roles=[FunctionRole.KONTAKTPERSON.value]),
+                s,
+                case,
+                w.actor,
+                now,
+                professional_id=w.bup_doctor.id,
+                roles=[FunctionRole.KONTAKTPERSON.value],
+            ),
         }
         s.commit()
         return result
@@ -166,11 +232,15 @@ class CaseBuilder:
     def give_consent(self, case: Case, *, days: int = 365, orgs: list[int] | None = None) -> None:
         w, today = self.w, local_date(self.now)
         consent.record_consent(
-            self.session, case, w.actor, self.now,
+            self.session,
+            case,
+            w.actor,
+            self.now,
             consent.ConsentInput(
                 form=ConsentForm.SKRIFTLIG,
                 organisation_ids=orgs or [w.unit.id, w.school.id, w.bup.id],
-                valid_from=today, valid_until=today + timedelta(days=days),
+                valid_from=today,
+                valid_until=today + timedelta(days=days),
                 information_categories=["skola", "psykisk_halsa"],
                 given_by_relative_ids=[g.id for g in w.child.guardians],
                 child_view="Alva vill att skolan och BUP pratar med varandra.",
@@ -181,18 +251,30 @@ class CaseBuilder:
     def plan_meeting(self, case: Case, *, in_days: int = 14) -> None:
         start = self.now + timedelta(days=in_days)
         meetings.schedule_meeting(
-            self.session, case, self.w.actor, self.now,
-            meetings.MeetingInput(starts_at=start, ends_at=start + timedelta(hours=1, minutes=30),
-                                  format=MeetingFormat.PA_PLATS, location="Stadsdelshuset, rum 3",
-                                  questions=["Hur får Alva en fungerande skolgång?"]),
+            self.session,
+            case,
+            self.w.actor,
+            self.now,
+            meetings.MeetingInput(
+                starts_at=start,
+                ends_at=start + timedelta(hours=1, minutes=30),
+                format=MeetingFormat.PA_PLATS,
+                location="Stadsdelshuset, rum 3",
+                questions=["Hur får Alva en fungerande skolgång?"],
+            ),
         )
         self.session.commit()
 
     def prepare(self, case: Case) -> dict[str, Participant]:
         people = self.add_participants(case)
         self.give_consent(case)
-        cases.record_child_voice(self.session, case, self.w.actor, self.now,
-                                 voice="Att jag får vara med mina kompisar i skolan.")
+        cases.record_child_voice(
+            self.session,
+            case,
+            self.w.actor,
+            self.now,
+            voice="Att jag får vara med mina kompisar i skolan.",
+        )
         self.session.commit()
         self.plan_meeting(case)
         return people
@@ -203,18 +285,25 @@ class CaseBuilder:
         self.clock.set(meeting.starts_at)
         self.fire(case, "hall_mote")
 
-    def write_plan(self, case: Case, people: dict[str, Participant], *,
-                   follow_up: date | None = None) -> None:
+    def write_plan(
+        self, case: Case, people: dict[str, Participant], *, follow_up: date | None = None
+    ) -> None:
         w = self.w
-        meetings.record_attendance(self.session, case, w.actor, self.now,
-                                   {p.id: True for p in case.active_participants})
+        meetings.record_attendance(
+            self.session, case, w.actor, self.now, {p.id: True for p in case.active_participants}
+        )
         plans.save_plan_draft(
-            self.session, case, w.actor, self.now,
+            self.session,
+            case,
+            w.actor,
+            self.now,
             plans.PlanInput(
                 needs=["Stöd i skolan", "Utredning av måendet"],
                 goals=[{"goal": "Gå i skolan varje dag", "delmal": ["Tre dagar i veckan"]}],
-                insatser=[plans.InsatsInput("Anpassad studiegång", w.school.id, "Karin Lärare"),
-                          plans.InsatsInput("Samtalskontakt", w.bup.id, "Omar Läkare")],
+                insatser=[
+                    plans.InsatsInput("Anpassad studiegång", w.school.id, "Karin Lärare"),
+                    plans.InsatsInput("Samtalskontakt", w.bup.id, "Omar Läkare"),
+                ],
                 lead_organisation_id=w.unit.id,
                 samordningsansvarig_participant_id=people["socialtjanst"].id,
                 next_follow_up=follow_up or local_date(self.now) + timedelta(days=90),
@@ -228,8 +317,9 @@ class CaseBuilder:
         if state == "upptack":
             return case
         if state == "avslutad":
-            self.fire(case, "avboj", reason="Behovet kan mötas inom skolan.",
-                      reason_code="behov_saknas")
+            self.fire(
+                case, "avboj", reason="Behovet kan mötas inom skolan.", reason_code="behov_saknas"
+            )
             return case
         self.fire(case, "forbered")
         if state == "forbered":

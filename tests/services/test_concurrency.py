@@ -37,8 +37,14 @@ def test_a_stale_version_from_a_form_is_refused_before_anything_changes(
     cases.record_child_voice(builder.session, case, builder.w.actor, builder.now, voice="A")
     builder.session.commit()
     with pytest.raises(CaseConflict):
-        cases.record_child_voice(builder.session, case, builder.w.actor, builder.now,
-                                 voice="B", expected_version=seen_version)
+        cases.record_child_voice(
+            builder.session,
+            case,
+            builder.w.actor,
+            builder.now,
+            voice="B",
+            expected_version=seen_version,
+        )
     assert case.child_voice == "A"
 
 
@@ -52,8 +58,14 @@ def test_a_transition_racing_an_edit_is_refused(
         engine_api.fire(first, mine, "forbered", builder.w.actor)
         first.commit()
         with pytest.raises(CaseConflict):
-            engine_api.fire(second, theirs, "avboj", builder.w.actor,
-                            reason="Inget behov", reason_code="behov_saknas")
+            engine_api.fire(
+                second,
+                theirs,
+                "avboj",
+                builder.w.actor,
+                reason="Inget behov",
+                reason_code="behov_saknas",
+            )
         second.rollback()
     with Session(db_engine) as check:
         fresh = check.get_one(Case, case.id)
@@ -63,6 +75,7 @@ def test_a_transition_racing_an_edit_is_refused(
 def test_fire_with_an_expected_version_that_is_old_is_refused(builder: CaseBuilder) -> None:
     case = builder.case_in("upptack")
     with pytest.raises(CaseConflict):
-        builder.engine.fire(builder.session, case, "forbered", builder.w.actor,
-                            expected_version=case.version - 1)
+        builder.engine.fire(
+            builder.session, case, "forbered", builder.w.actor, expected_version=case.version - 1
+        )
     assert case.state == "upptack"

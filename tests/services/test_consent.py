@@ -14,8 +14,14 @@ from ..world import CaseBuilder
 def test_consent_revoked_midway_stops_the_case_at_once(builder: CaseBuilder) -> None:
     case = builder.case_in("kalla")
     row = builder.session.scalars(select(Consent).where(Consent.case_id == case.id)).one()
-    consent.revoke_consent(builder.session, case, builder.w.actor, builder.now, row,
-                           reason="Vårdnadshavarna återkallade muntligt.")
+    consent.revoke_consent(
+        builder.session,
+        case,
+        builder.w.actor,
+        builder.now,
+        row,
+        reason="Vårdnadshavarna återkallade muntligt.",
+    )
     builder.session.commit()
     # The meeting can no longer be held...
     builder.clock.advance(timedelta(days=14))
@@ -30,16 +36,14 @@ def test_consent_revoked_midway_stops_the_case_at_once(builder: CaseBuilder) -> 
         select(CaseEvent.kind).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
     ).all()
     assert EventKind.CONSENT_REVOKED in history
-    builder.fire(case, "avsluta", reason="Samtycke lämnas inte.",
-                 reason_code="samtycke_aterkallat")
+    builder.fire(case, "avsluta", reason="Samtycke lämnas inte.", reason_code="samtycke_aterkallat")
     assert case.state == "avslutad"
 
 
 def test_seeking_new_consent_is_refused_while_consent_is_valid(builder: CaseBuilder) -> None:
     case = builder.case_in("kalla")
     with pytest.raises(GuardRefused) as raised:
-        builder.engine.fire(builder.session, case, "sok_nytt_samtycke", builder.w.actor,
-                            reason="x")
+        builder.engine.fire(builder.session, case, "sok_nytt_samtycke", builder.w.actor, reason="x")
     assert raised.value.reasons == ["Det finns ett giltigt samtycke; ett nytt behöver inte sökas."]
 
 
@@ -48,12 +52,22 @@ def test_a_consent_must_name_organisations_information_and_givers(builder: CaseB
     today = builder.now.date()
     with pytest.raises(ValidationError) as raised:
         consent.record_consent(
-            builder.session, case, builder.w.actor, builder.now,
-            consent.ConsentInput(form=consent.ConsentForm.MUNTLIG, organisation_ids=[],
-                                 valid_from=today, valid_until=today - timedelta(days=1)),
+            builder.session,
+            case,
+            builder.w.actor,
+            builder.now,
+            consent.ConsentInput(
+                form=consent.ConsentForm.MUNTLIG,
+                organisation_ids=[],
+                valid_from=today,
+                valid_until=today - timedelta(days=1),
+            ),
         )
     assert set(raised.value.errors) == {
-        "organisation_ids", "information_categories", "valid_until", "given_by"
+        "organisation_ids",
+        "information_categories",
+        "valid_until",
+        "given_by",
     }
     builder.session.rollback()
     assert builder.session.scalars(select(Consent)).all() == []
@@ -79,11 +93,18 @@ def test_a_young_person_of_18_consents_alone(builder: CaseBuilder) -> None:
     assert raised.value.reasons == ["Den unga är myndig och behöver själv lämna samtycke."]
     today = builder.now.date()
     consent.record_consent(
-        builder.session, case, w.actor, builder.now,
-        consent.ConsentInput(form=consent.ConsentForm.MUNTLIG,
-                             organisation_ids=[w.unit.id, w.school.id, w.bup.id],
-                             valid_from=today, valid_until=today + timedelta(days=180),
-                             information_categories=["halsa"], given_by_young_person=True),
+        builder.session,
+        case,
+        w.actor,
+        builder.now,
+        consent.ConsentInput(
+            form=consent.ConsentForm.MUNTLIG,
+            organisation_ids=[w.unit.id, w.school.id, w.bup.id],
+            valid_from=today,
+            valid_until=today + timedelta(days=180),
+            information_categories=["halsa"],
+            given_by_young_person=True,
+        ),
     )
     builder.session.commit()
     builder.fire(case, "kalla")

@@ -18,8 +18,7 @@ def test_a_follow_up_loop_gives_a_second_plan_version(builder: CaseBuilder) -> N
     assert follow_up is not None and follow_up.kind is MeetingKind.UPPFOLJNING
     builder.fire(case, "kalla_uppfoljning")
     builder.hold_meeting(case)
-    people = {p.organisation.kind if p.organisation else "": p
-              for p in case.active_participants}
+    people = {p.organisation.kind if p.organisation else "": p for p in case.active_participants}
     builder.write_plan(case, {"socialtjanst": people["socialtjänst"]})
     draft = plans.draft_plan(builder.session, case)
     assert draft is not None and draft.version_no == 2

@@ -37,21 +37,42 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
 @pytest.mark.parametrize(
     ("old", "new", "message", "line_text"),
     [
-        ("dest: forbered\n    roles: [samordnare, chef]\n    guards: [need_spans_two_parties]",
-         "dest: forbereda\n    roles: [samordnare, chef]\n    guards: [need_spans_two_parties]",
-         "trigger 'forbered': unknown state 'forbereda'", "- id: forbered"),
-        ("guards: [need_spans_two_parties]", "guards: [need_spans_three_parties]",
-         "trigger 'forbered': unknown guard 'need_spans_three_parties'", "- id: forbered"),
-        ("roles: [samordnare, chef]\n    guards: [need_spans_two_parties]",
-         "roles: [rektor]\n    guards: [need_spans_two_parties]",
-         "trigger 'forbered': unknown role 'rektor'", "- id: forbered"),
-        ("actions: [mark_meeting_held, adopt_plan]", "actions: [send_fax]",
-         "trigger 'anta_plan': unknown action 'send_fax'", "- id: anta_plan"),
-        ("recipients: [samordningsansvarig]", "recipients: [rektor]",
-         "reminder 'uppfoljning_paminnelse_7': unknown recipient 'rektor'",
-         "- id: uppfoljning_paminnelse_7"),
-        ("initial: upptack", "initial: start", "workflow: unknown initial state 'start'",
-         "name: sip"),
+        (
+            "dest: forbered\n    roles: [samordnare, chef]\n    guards: [need_spans_two_parties]",
+            "dest: forbereda\n    roles: [samordnare, chef]\n    guards: [need_spans_two_parties]",
+            "trigger 'forbered': unknown state 'forbereda'",
+            "- id: forbered",
+        ),
+        (
+            "guards: [need_spans_two_parties]",
+            "guards: [need_spans_three_parties]",
+            "trigger 'forbered': unknown guard 'need_spans_three_parties'",
+            "- id: forbered",
+        ),
+        (
+            "roles: [samordnare, chef]\n    guards: [need_spans_two_parties]",
+            "roles: [rektor]\n    guards: [need_spans_two_parties]",
+            "trigger 'forbered': unknown role 'rektor'",
+            "- id: forbered",
+        ),
+        (
+            "actions: [mark_meeting_held, adopt_plan]",
+            "actions: [send_fax]",
+            "trigger 'anta_plan': unknown action 'send_fax'",
+            "- id: anta_plan",
+        ),
+        (
+            "recipients: [samordningsansvarig]",
+            "recipients: [rektor]",
+            "reminder 'uppfoljning_paminnelse_7': unknown recipient 'rektor'",
+            "- id: uppfoljning_paminnelse_7",
+        ),
+        (
+            "initial: upptack",
+            "initial: start",
+            "workflow: unknown initial state 'start'",
+            "name: sip",
+        ),
     ],
 )
 def test_an_invalid_definition_fails_naming_file_line_and_entry(

@@ -15,12 +15,16 @@ def test_a_case_goes_through_all_six_steps(builder: CaseBuilder) -> None:
     assert case.close_reason == "samordning_behovs_inte"
 
     transitions = builder.session.scalars(
-        select(CaseEvent).where(CaseEvent.case_id == case.id,
-                                CaseEvent.kind == EventKind.TRANSITION).order_by(CaseEvent.id)
+        select(CaseEvent)
+        .where(CaseEvent.case_id == case.id, CaseEvent.kind == EventKind.TRANSITION)
+        .order_by(CaseEvent.id)
     ).all()
     assert [(e.from_state, e.to_state) for e in transitions] == [
-        ("upptack", "forbered"), ("forbered", "kalla"), ("kalla", "mote"),
-        ("mote", "folj_upp"), ("folj_upp", "avslutad"),
+        ("upptack", "forbered"),
+        ("forbered", "kalla"),
+        ("kalla", "mote"),
+        ("mote", "folj_upp"),
+        ("folj_upp", "avslutad"),
     ]
     assert all(e.workflow_name == "sip" and e.workflow_version == 1 for e in transitions)
     assert all(e.actor_user_id == builder.w.coordinator.id for e in transitions)

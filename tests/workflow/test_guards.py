@@ -19,8 +19,9 @@ def _refusal(builder: CaseBuilder, case: Case, trigger: str, **kwargs: object) -
         builder.engine.fire(builder.session, case, trigger, builder.w.actor, **kwargs)  # type: ignore[arg-type]
     builder.session.rollback()
     assert (case.state, case.version) == (state, version)
-    option = next(o for o in builder.engine.options(builder.session, case, builder.w.actor)
-                  if o.id == trigger)
+    option = next(
+        o for o in builder.engine.options(builder.session, case, builder.w.actor) if o.id == trigger
+    )
     assert not option.allowed
     assert list(option.reasons) == raised.value.reasons
     return raised.value.reasons
@@ -61,8 +62,9 @@ def test_kalla_needs_consent_for_every_organisation(builder: CaseBuilder) -> Non
     case = builder.case_in("forbered")
     builder.add_participants(case)
     builder.give_consent(case, orgs=[w.unit.id, w.school.id])  # BUP missing
-    cases.record_child_voice(builder.session, case, w.actor, builder.now, voice=None,
-                             missing_reason="Barnet är två år.")
+    cases.record_child_voice(
+        builder.session, case, w.actor, builder.now, voice=None, missing_reason="Barnet är två år."
+    )
     builder.session.commit()
     builder.plan_meeting(case)
     assert _refusal(builder, case, "kalla") == ["Samtycke saknas för BUP Centrum."]
@@ -123,8 +125,13 @@ def test_anta_plan_needs_a_complete_plan(builder: CaseBuilder) -> None:
         "Ingen plan är påbörjad för mötet.",
         "Ingen plan är påbörjad för mötet.",
     ]
-    plans.save_plan_draft(builder.session, case, builder.w.actor, builder.now,
-                          plans.PlanInput(next_follow_up=local_date(builder.now)))
+    plans.save_plan_draft(
+        builder.session,
+        case,
+        builder.w.actor,
+        builder.now,
+        plans.PlanInput(next_follow_up=local_date(builder.now)),
+    )
     builder.session.commit()
     assert _refusal(builder, case, "anta_plan") == [
         "Närvaron vid mötet är inte registrerad.",
@@ -138,8 +145,9 @@ def test_anta_plan_needs_a_complete_plan(builder: CaseBuilder) -> None:
 def test_attendance_must_cover_every_participant(builder: CaseBuilder) -> None:
     case = builder.case_in("mote")
     first = case.active_participants[0]
-    meetings.record_attendance(builder.session, case, builder.w.actor, builder.now,
-                               {first.id: True})
+    meetings.record_attendance(
+        builder.session, case, builder.w.actor, builder.now, {first.id: True}
+    )
     builder.session.commit()
     reasons = _refusal(builder, case, "anta_plan")
     assert reasons[0] == "Närvaro är inte registrerad för: Karin Lärare, Omar Läkare."
@@ -154,33 +162,64 @@ def test_closing_needs_a_reason_and_the_right_person(builder: CaseBuilder) -> No
         "Välj ett skäl till att SIP:en avslutas."
     ]
     # Another samordnare of the same unit is not this case's coordinator.
-    colleague = User(username="kollega", display_name="Kollega", password_hash="x",
-                     role=Role.SAMORDNARE, organisation_id=w.unit.id)
+    colleague = User(
+        username="kollega",
+        display_name="Kollega",
+        password_hash="x",
+        role=Role.SAMORDNARE,
+        organisation_id=w.unit.id,
+    )
     builder.session.add(colleague)
     builder.session.commit()
     with pytest.raises(GuardRefused) as raised:
-        builder.engine.fire(builder.session, case, "avsluta", Actor.for_user(colleague),
-                            reason="Flyttar", reason_code="flyttat")
+        builder.engine.fire(
+            builder.session,
+            case,
+            "avsluta",
+            Actor.for_user(colleague),
+            reason="Flyttar",
+            reason_code="flyttat",
+        )
     builder.session.rollback()
     assert raised.value.reasons == [
         "Bara ärendets samordnare, den samordningsansvariga eller enhetens chef kan avsluta."
     ]
-    builder.engine.fire(builder.session, case, "avsluta", Actor.for_user(w.manager),
-                        reason="Flyttar till Malmö", reason_code="flyttat")
+    builder.engine.fire(
+        builder.session,
+        case,
+        "avsluta",
+        Actor.for_user(w.manager),
+        reason="Flyttar till Malmö",
+        reason_code="flyttat",
+    )
     builder.session.commit()
     assert (case.state, case.close_reason, case.closed_by_id) == (
-        "avslutad", "flyttat", w.manager.id)
+        "avslutad",
+        "flyttat",
+        w.manager.id,
+    )
 
 
 def test_samordningsansvarig_participant_may_close(builder: CaseBuilder) -> None:
     w = builder.w
     case = builder.case_in("forbered")
-    participants.add_participant(builder.session, case, w.actor, builder.now,
-                                 professional_id=w.bup_doctor.id,
-                                 roles=["samordningsansvarig"])
+    participants.add_participant(
+        builder.session,
+        case,
+        w.actor,
+        builder.now,
+        professional_id=w.bup_doctor.id,
+        roles=["samordningsansvarig"],
+    )
     builder.session.commit()
-    builder.engine.fire(builder.session, case, "avsluta", Actor.for_user(w.bup_user),
-                        reason="Familjen vill inte fortsätta", reason_code="familjen_avbojer")
+    builder.engine.fire(
+        builder.session,
+        case,
+        "avsluta",
+        Actor.for_user(w.bup_user),
+        reason="Familjen vill inte fortsätta",
+        reason_code="familjen_avbojer",
+    )
     builder.session.commit()
     assert case.state == "avslutad"
 
@@ -215,7 +254,11 @@ def test_a_refusal_can_be_recorded_in_the_history(builder: CaseBuilder) -> None:
     assert refused.trigger == "kalla" and refused.from_state == "forbered"
     assert "Inget möte är planerat." in (refused.reason or "")
     assert case.state == "forbered"
-    assert builder.session.scalar(
-        select(func.count()).where(CaseEvent.case_id == case.id,
-                                   CaseEvent.kind == EventKind.TRANSITION)
-    ) == 1
+    assert (
+        builder.session.scalar(
+            select(func.count()).where(
+                CaseEvent.case_id == case.id, CaseEvent.kind == EventKind.TRANSITION
+            )
+        )
+        == 1
+    )

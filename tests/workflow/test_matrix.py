@@ -45,8 +45,9 @@ def test_illegal_triggers_are_refused_and_leave_the_case_unchanged(
     assert illegal
     for trigger in illegal:
         with pytest.raises(IllegalTransition) as raised:
-            builder.engine.fire(builder.session, case, trigger, builder.w.actor,
-                                reason="test", reason_code="annat")
+            builder.engine.fire(
+                builder.session, case, trigger, builder.w.actor, reason="test", reason_code="annat"
+            )
         builder.session.rollback()
         assert raised.value.trigger == trigger and raised.value.state == state
         assert "kan inte göras i steget" in raised.value.message
