@@ -77,6 +77,24 @@ def status(as_json: bool) -> None:
             click.echo(f"  {label:<20} {states.get(state_id, 0):>6}")
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve(host: str, port: int, threads: int) -> None:
+    """Serve the web UI with waitress (a production WSGI server)."""
+    import waitress
+
+    from webui import create_app
+
+    settings = load_settings()
+    runtime = build_runtime(settings)
+    upgrade(runtime.engine)
+    app = create_app(runtime=runtime)
+    click.echo(f"SIP-stöd körs på http://{host}:{port}/  (avsluta med Ctrl+C)")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="sip-engine")
+
+
 @main.group()
 def workflows() -> None:
     """Workflow definitions in workflows/."""

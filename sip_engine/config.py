@@ -18,6 +18,8 @@ class Settings:
     secret_key: str | None
     timezone: str = "Europe/Stockholm"
     sql_echo: bool = False
+    # Secure (HTTPS-only) session cookies; off only for the embedded demo on plain http.
+    secure_cookies: bool = True
 
 
 def default_instance_dir(env: Mapping[str, str]) -> Path:
@@ -38,5 +40,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         instance_dir=instance_dir,
         secret_key=env.get("SIP_SECRET_KEY") or None,
         timezone=env.get("SIP_TIMEZONE", "Europe/Stockholm"),
-        sql_echo=env.get("SIP_SQL_ECHO", "") in {"1", "true", "yes"},
+        sql_echo=_flag(env.get("SIP_SQL_ECHO"), default=False),
+        secure_cookies=_flag(env.get("SIP_SECURE_COOKIES"), default=True),
     )
+
+
+def _flag(value: str | None, *, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}

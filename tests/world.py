@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from sqlalchemy.orm import Session
 
 from sip_engine.clock import FixedClock, local_date
+from sip_engine.passwords import hash_password
 from sip_engine.models import (
     Case,
     Child,
@@ -28,6 +29,10 @@ from sip_engine.services import cases, consent, meetings, participants, plans
 from sip_engine.workflow import Actor, WorkflowEngine
 
 STATES_IN_ORDER = ["upptack", "forbered", "kalla", "mote", "folj_upp", "avslutad"]
+
+# Every test user has this password; hashed once, since argon2 is slow on purpose.
+PASSWORD = "rätt-lösenord-123"
+PASSWORD_HASH = hash_password(PASSWORD)
 
 
 @dataclass
@@ -109,7 +114,7 @@ def build_world(session: Session, clock: FixedClock) -> World:
         u = User(
             username=username,
             display_name=username.title(),
-            password_hash="x",
+            password_hash=PASSWORD_HASH,
             role=role,
             organisation_id=o.id,
             professional_id=p.id if p else None,

@@ -23,11 +23,13 @@ from .meeting import Meeting
 from .organisation import NosamArea, Organisation
 from .people import Child, Professional, Relative
 from .plan import PlanInsats, PlanVersion
+from .security import AccessLog, LoginAttempt
 from .user import User
 
 __all__ = [
     "HUVUDMAN_PARTIES",
     "PARTY_LABELS",
+    "AccessLog",
     "Base",
     "Case",
     "CaseEvent",
@@ -38,6 +40,7 @@ __all__ = [
     "FunctionRole",
     "HistoryIsAppendOnly",
     "IdentityKind",
+    "LoginAttempt",
     "Meeting",
     "MeetingAttendance",
     "MeetingFormat",

@@ -1,0 +1,82 @@
+"""Who may see which case, and the audit of reads.
+
+Every query for cases in the web layer starts from :func:`visible_cases`, so scope is enforced
+in the query itself, not only by hiding links.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Select, exists, false, select
+from sqlalchemy.orm import Session
+
+from sip_engine.models import AccessLog, Case, Consent, Participant, Role, consent_organisation
+from sip_engine.workflow import Actor
+
+
+def visible_cases(actor: Actor) -> Select[Case]:
+    """Cases the actor may open: a samordnare or chef those of their unit; a deltagare those
+    they take part in; anyone else (an admin manages users, not cases) none."""
+    stmt = select(Case)
+    if actor.role in (Role.SAMORDNARE, Role.CHEF) and actor.organisation_id is not None:
+        return stmt.where(Case.unit_id == actor.organisation_id)
+    if actor.role is Role.DELTAGARE and actor.professional_id is not None:
+        return stmt.where(
+            exists().where(
+                Participant.case_id == Case.id,
+                Participant.professional_id == actor.professional_id,
+                Participant.removed_at.is_(None),
+            )
+        )
+    return stmt.where(false())
+
+
+def get_visible_case(session: Session, actor: Actor, case_id: int) -> Case | None:
+    return session.scalars(visible_cases(actor).where(Case.id == case_id)).first()
+
+
+def consent_allows_details(session: Session, case: Case, actor: Actor, today: date) -> bool:
+    """Whether the actor may see the case's personal details (plan, child's voice, family).
+
+    The unit that owns the case always may; a participating professional only while a valid
+    consent names their organisation.
+    """
+    if actor.role in (Role.SAMORDNARE, Role.CHEF):
+        return True
+    if actor.organisation_id is None:
+        return False
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    Consent.case_id == case.id,
+                    Consent.revoked_at.is_(None),
+                    Consent.valid_from <= today,
+                    Consent.valid_until >= today,
+                    consent_organisation.c.consent_id == Consent.id,
+                    consent_organisation.c.organisation_id == actor.organisation_id,
+                )
+            )
+        )
+    )
+
+
+def log_access(
+    session: Session,
+    actor: Actor,
+    action: str,
+    now: datetime,
+    *,
+    case_id: int | None = None,
+    remote_addr: str | None = None,
+) -> None:
+    session.add(
+        AccessLog(
+            at=now,
+            user_id=actor.user_id,
+            case_id=case_id,
+            action=action,
+            remote_addr=remote_addr,
+        )
+    )

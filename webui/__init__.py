@@ -1,0 +1,99 @@
+"""The web UI: a Flask application factory over the sip_engine library.
+
+Nothing is read at import time; ``create_app`` takes a settings mapping (tests) or reads the
+SIP_* environment through sip_engine.config.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, g, request, session
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+from sip_engine.clock import Clock
+from sip_engine.config import Settings, load_settings
+from sip_engine.runtime import Runtime, build_runtime
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+
+LANGUAGES = ("sv", "en")
+
+
+def _select_locale() -> str:
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return str(chosen)
+    return "sv"  # Swedish first, whatever the browser says
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    runtime: Runtime | None = None,
+    test_config: dict[str, Any] | None = None,
+) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    runtime = runtime or build_runtime(settings or load_settings(), clock)
+    secret = runtime.settings.secret_key
+    if not secret:
+        # Without SIP_SECRET_KEY sessions last only as long as this process (fine for a demo).
+        secret = secrets.token_hex(32)
+    app.config.update(
+        SECRET_KEY=secret,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=runtime.settings.secure_cookies,
+        SESSION_COOKIE_NAME="sip_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        REMEMBER_COOKIE_DURATION=timedelta(hours=8),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        BABEL_DEFAULT_LOCALE="sv",
+        BABEL_DEFAULT_TIMEZONE="Europe/Stockholm",
+        MAX_CONTENT_LENGTH=1 * 1024 * 1024,
+    )
+    if test_config:
+        app.config.update(test_config)
+    app.extensions["sip_runtime"] = runtime
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Logga in för att fortsätta."
+    login_manager.session_protection = "strong"
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+
+    from webui import admin, auth, cases, documents, errors, filters, home, system
+
+    for module in (auth, home, cases, documents, admin, system):
+        app.register_blueprint(module.bp)
+    errors.register(app)
+    filters.register(app)
+
+    @app.teardown_appcontext
+    def _close_db(_exc: BaseException | None) -> None:
+        db = g.pop("db", None)
+        if db is not None:
+            db.close()
+
+    @app.after_request
+    def _security_headers(response: Any) -> Any:
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+            "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint not in ("static",):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app

@@ -1,0 +1,118 @@
+"""Administration of users and organisations (role admin only; others get 404)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+from sqlalchemy import select
+
+from sip_engine.models import NosamArea, Organisation, Party, Professional, Role, User
+from sip_engine.services import admin as admin_service
+from sip_engine.services.common import ValidationError
+
+from .context import db, require_role
+from .forms import FormReader
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _lists() -> dict[str, Any]:
+    session = db()
+    return {
+        "users": list(session.scalars(select(User).order_by(User.username))),
+        "organisations": list(
+            session.scalars(select(Organisation).order_by(Organisation.party, Organisation.name))
+        ),
+        "professionals": list(session.scalars(select(Professional).order_by(Professional.name))),
+        "areas": list(session.scalars(select(NosamArea).order_by(NosamArea.name))),
+        "roles": list(Role),
+        "parties": list(Party),
+    }
+
+
+@bp.route("/anvandare", methods=["GET", "POST"])
+@login_required
+def users() -> ResponseReturnValue:
+    require_role(Role.ADMIN)
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    if request.method == "POST":
+        values = request.form.to_dict()
+        values.pop("password", None)  # never echo a password back into the page
+        f = FormReader(request.form)
+        role = f.choice("role", {r.value for r in Role}, required="Välj roll.")
+        organisation_id = f.integer("organisation_id", required="Välj verksamhet.")
+        try:
+            if f.errors:
+                raise ValidationError(f.errors)
+            assert role is not None and organisation_id is not None
+            user = admin_service.create_user(
+                db(),
+                username=f.text("username", max_length=80),
+                display_name=f.text("display_name", max_length=160),
+                role=Role(role),
+                organisation_id=organisation_id,
+                password=request.form.get("password", ""),
+                professional_id=f.integer("professional_id"),
+            )
+        except ValidationError as exc:
+            db().rollback()
+            errors = exc.errors
+        else:
+            db().commit()
+            flash(f"Användaren {user.username} är skapad.", "success")
+            return redirect(url_for("admin.users")), 303
+    return render_template("admin/users.html", values=values, errors=errors, **_lists()), (
+        400 if errors else 200
+    )
+
+
+@bp.route("/anvandare/<int:user_id>/aktiv", methods=["POST"])
+@login_required
+def toggle_user(user_id: int) -> ResponseReturnValue:
+    require_role(Role.ADMIN)
+    user = db().get(User, user_id)
+    if user is None:
+        return redirect(url_for("admin.users")), 303
+    admin_service.set_active(db(), user, request.form.get("active") == "1")
+    db().commit()
+    flash(f"{user.username}: {'aktiv' if user.is_active else 'inaktiverad'}.", "success")
+    return redirect(url_for("admin.users")), 303
+
+
+@bp.route("/verksamheter", methods=["GET", "POST"])
+@login_required
+def organisations() -> ResponseReturnValue:
+    require_role(Role.ADMIN)
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    if request.method == "POST":
+        values = request.form.to_dict()
+        f = FormReader(request.form)
+        party = f.choice("party", {p.value for p in Party}, required="Välj part.")
+        try:
+            if f.errors:
+                raise ValidationError(f.errors)
+            assert party is not None
+            org = admin_service.create_organisation(
+                db(),
+                name=f.text("name", max_length=160),
+                party=Party(party),
+                kind=f.text("kind", max_length=60),
+                huvudman=f.text("huvudman", max_length=120),
+                kommun=f.text("kommun", max_length=80),
+                nosam_area_id=f.integer("nosam_area_id"),
+            )
+        except ValidationError as exc:
+            db().rollback()
+            errors = exc.errors
+        else:
+            db().commit()
+            flash(f"Verksamheten {org.name} är skapad.", "success")
+            return redirect(url_for("admin.organisations")), 303
+    return render_template("admin/organisations.html", values=values, errors=errors, **_lists()), (
+        400 if errors else 200
+    )

@@ -1,0 +1,86 @@
+"""Sign-in and sign-out."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from sip_engine.models import User
+from sip_engine.services.auth import LoginThrottled, authenticate
+
+from . import login_manager
+from .context import WebUser, db, now, remote_addr
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Användarnamn", validators=[DataRequired(), Length(max=80)])
+    password = PasswordField("Lösenord", validators=[DataRequired(), Length(max=200)])
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> WebUser | None:
+    if not user_id.isdigit():
+        return None
+    user = db().get(User, int(user_id))
+    if user is None or not user.is_active:
+        return None
+    return WebUser.from_user(user)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: an open redirect would make phishing links look genuine."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return url_for("home.index")
+
+
+@bp.route("/logga-in", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    form = LoginForm()
+    error: str | None = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = authenticate(
+                db(), form.username.data or "", form.password.data or "", remote_addr(), now()
+            )
+        except LoginThrottled as exc:
+            error, status = str(exc), 429
+        else:
+            db().commit()  # the attempt is recorded whether or not it succeeded
+            if user is None:
+                error, status = _("Fel användarnamn eller lösenord."), 401
+            else:
+                session.clear()  # a fresh session at sign-in: no fixation
+                login_user(WebUser.from_user(user), remember=False)
+                return redirect(_safe_next(request.args.get("next")))
+    elif request.method == "POST":
+        status = 400
+    return render_template("login.html", form=form, error=error), status
+
+
+@bp.route("/logga-ut", methods=["POST"])
+@login_required
+def logout() -> ResponseReturnValue:
+    logout_user()
+    session.clear()
+    flash(_("Du är utloggad."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/sprak", methods=["POST"])
+def language() -> ResponseReturnValue:
+    lang = request.form.get("lang", "sv")
+    session["lang"] = lang if lang in ("sv", "en") else "sv"
+    return redirect(_safe_next(request.form.get("next")))

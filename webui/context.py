@@ -1,0 +1,96 @@
+"""Per-request plumbing: the database session, the clock, the signed-in actor, read audit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+from flask import abort, current_app, g, request
+from flask_login import UserMixin, current_user
+from sqlalchemy.orm import Session
+
+from sip_engine.models import Case, Role, User
+from sip_engine.runtime import Runtime
+from sip_engine.services.access import get_visible_case, log_access
+from sip_engine.workflow import Actor
+
+
+def runtime() -> Runtime:
+    return cast(Runtime, current_app.extensions["sip_runtime"])
+
+
+def db() -> Session:
+    """The request's session; the view commits once, teardown closes (rolling back the rest)."""
+    if "db" not in g:
+        g.db = runtime().sessions()
+    return cast(Session, g.db)
+
+
+def now() -> datetime:
+    return runtime().clock.now()
+
+
+@dataclass
+class WebUser(UserMixin):
+    """What the login session remembers; a plain object, never an ORM row across requests."""
+
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    organisation_id: int
+    organisation_name: str
+    professional_id: int | None
+
+    @classmethod
+    def from_user(cls, user: User) -> WebUser:
+        return cls(
+            id=user.id,
+            username=user.username,
+            display_name=user.display_name,
+            role=user.role,
+            organisation_id=user.organisation_id,
+            organisation_name=user.organisation.name,
+            professional_id=user.professional_id,
+        )
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(
+            label=self.display_name,
+            role=self.role,
+            user_id=self.id,
+            organisation_id=self.organisation_id,
+            professional_id=self.professional_id,
+        )
+
+
+def web_user() -> WebUser:
+    return cast(WebUser, current_user._get_current_object())
+
+
+def actor() -> Actor:
+    return web_user().actor
+
+
+def remote_addr() -> str:
+    return request.remote_addr or "unknown"
+
+
+def require_role(*roles: Role) -> None:
+    if web_user().role not in roles:
+        abort(404)
+
+
+def case_or_404(case_id: int, action: str) -> Case:
+    """Load a case the signed-in user may see, auditing the read; anything else is a 404,
+    so a forbidden case looks exactly like a missing one."""
+    case = get_visible_case(db(), actor(), case_id)
+    if case is None:
+        abort(404)
+    log_access(db(), actor(), action, now(), case_id=case.id, remote_addr=remote_addr())
+    return case

@@ -1,0 +1,83 @@
+"""Template helpers: Swedish labels and Stockholm times."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Flask
+from flask_babel import get_locale
+
+from sip_engine.clock import STOCKHOLM
+from sip_engine.models import PARTY_LABELS, Party, Role
+from sip_engine.services.cases import SIP_REASONS
+from sip_engine.services.consent import INFORMATION_CATEGORIES
+from sip_engine.services.queries import ATTENTION_LABELS
+
+ROLE_LABELS = {
+    Role.SAMORDNARE: "samordnare",
+    Role.CHEF: "chef",
+    Role.DELTAGARE: "deltagare",
+    Role.ADMIN: "administratör",
+}
+
+FUNCTION_ROLE_LABELS = {
+    "initiativtagare": "Initiativtagare",
+    "sammankallande": "Sammankallande",
+    "motesledare": "Mötesledare",
+    "dokumentansvarig": "Dokumentansvarig",
+    "samordningsansvarig": "Samordningsansvarig",
+    "kontaktperson": "Kontaktperson",
+}
+
+RAISED_BY_LABELS = {
+    "socialtjanst": "Socialtjänst",
+    "skola": "Skola",
+    "region": "Region",
+    "familj": "Familjen",
+    "annan": "Annan",
+}
+
+PARTICIPANT_KIND_LABELS = {"kallad": "Kallad", "inbjuden": "Inbjuden", "familj": "Familj"}
+
+
+def fmt_datetime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+
+
+def fmt_date(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(STOCKHOLM).date()
+    return value.isoformat()
+
+
+def fmt_identity(value: str | None) -> str:
+    if not value:
+        return "Reservnummer saknas"
+    return f"{value[:8]}-{value[8:]}"
+
+
+def register(app: Flask) -> None:
+    app.add_template_filter(fmt_datetime, "datetime")
+    app.add_template_filter(fmt_date, "date")
+    app.add_template_filter(fmt_identity, "identity")
+
+    @app.context_processor
+    def _helpers() -> dict[str, Any]:
+        return {
+            "current_lang": lambda: str(get_locale() or "sv"),
+            "role_label": lambda role: ROLE_LABELS.get(role, str(role)),
+            "party_label": lambda party: PARTY_LABELS.get(Party(party), str(party)),
+            "reason_label": lambda code: SIP_REASONS.get(code, code),
+            "category_label": lambda code: INFORMATION_CATEGORIES.get(code, code),
+            "function_role_label": lambda code: FUNCTION_ROLE_LABELS.get(code, code),
+            "raised_by_label": lambda code: RAISED_BY_LABELS.get(str(code), str(code)),
+            "participant_kind_label": lambda code: PARTICIPANT_KIND_LABELS.get(
+                str(code), str(code)
+            ),
+            "attention_label": lambda key: ATTENTION_LABELS.get(key, key),
+        }

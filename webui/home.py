@@ -1,0 +1,55 @@
+"""Start page "Mina ärenden": my open cases by step, what needs attention, coming meetings."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+
+from sip_engine.models import Role
+from sip_engine.services.access import log_access
+from sip_engine.services.queries import (
+    CaseFilter,
+    counts_by_state,
+    search_cases,
+    upcoming_meetings,
+)
+
+from .context import actor, db, now, remote_addr, runtime
+
+bp = Blueprint("home", __name__)
+
+
+@bp.route("/")
+@login_required
+def index() -> ResponseReturnValue:
+    me = actor()
+    if me.role is Role.ADMIN:
+        return redirect(url_for("admin.users"))
+    session, moment = db(), now()
+    # A samordnare's own cases; a chef's unit; a deltagare's cases they take part in.
+    mine_only = me.role is Role.SAMORDNARE
+    definition = runtime().registry.latest("sip")
+    counts = counts_by_state(session, me, mine_only=mine_only)
+    attention = search_cases(
+        session,
+        me,
+        CaseFilter(
+            attention=True,
+            coordinator_id=me.user_id if mine_only else None,
+            sort="updated_desc",
+            per_page=15,
+        ),
+        moment,
+    )
+    meetings = upcoming_meetings(session, me, moment, mine_only=mine_only)
+    log_access(session, me, "start_page", moment, remote_addr=remote_addr())
+    session.commit()
+    return render_template(
+        "home.html",
+        definition=definition,
+        counts=counts,
+        attention=attention,
+        meetings=meetings,
+        mine_only=mine_only,
+    )
