@@ -267,7 +267,12 @@ def _case_context(case: Case) -> dict[str, Any]:
     return {
         "case": case,
         "definition": definition,
-        "options": workflow.options(session, case, me),
+        # Only what this role could ever do here; the rest would be noise.
+        "options": [
+            o
+            for o in workflow.options(session, case, me)
+            if me.role in definition.triggers[o.id].roles
+        ],
         "details": details,
         "can_edit": can_edit,
         "participants": case.active_participants,

@@ -20,7 +20,7 @@ from ..world import PASSWORD, World
 
 
 @pytest.fixture
-def app(db_engine: Engine, clock: FixedClock, registry: WorkflowRegistry, tmp_path) -> Flask:  # noqa: ANN001
+def app(db_engine: Engine, clock: FixedClock, registry: WorkflowRegistry, tmp_path) -> Flask:
     runtime = Runtime(
         settings=Settings(
             database_url=str(db_engine.url), instance_dir=tmp_path, secret_key="test-secret"
