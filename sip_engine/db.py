@@ -16,6 +16,9 @@ def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
     Python's sqlite3 driver opens transactions lazily and never emits BEGIN for reads, which
     breaks SERIALIZABLE-style reasoning; we take over BEGIN ourselves, as the SQLAlchemy docs
     recommend, so every transaction starts explicitly.
+
+    Statement parameters are kept out of error messages and logs (``hide_parameters``): they
+    carry names and personnummer, which must never reach a log file.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -23,7 +26,11 @@ def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs
+            url,
+            echo=echo,
+            hide_parameters=not echo,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            **kwargs,
         )
 
         @event.listens_for(engine, "connect")
@@ -41,7 +48,7 @@ def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
             connection.exec_driver_sql("BEGIN")
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, **kwargs)
+    return create_engine(url, echo=echo, hide_parameters=not echo, pool_pre_ping=True, **kwargs)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

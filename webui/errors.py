@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+import logging
+
+from flask import Flask, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -18,7 +20,28 @@ MESSAGES = {
 }
 
 
+log = logging.getLogger("sip_engine.web")
+
+
 def register(app: Flask) -> None:
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> ResponseReturnValue:
+        if isinstance(error, HTTPException):
+            return _http(error)
+        # Never the message or the URL: both can carry a name or a personnummer (a search
+        # query, a database error's DETAIL). The type, endpoint and SQLSTATE are enough to
+        # find the fault; the database itself holds the data.
+        orig = getattr(error, "orig", None)
+        log.error(
+            "unhandled %s in %s %s (sqlstate=%s)",
+            type(error).__name__,
+            request.method,
+            request.endpoint,
+            getattr(orig, "sqlstate", None),
+        )
+        title, message = MESSAGES[500]
+        return render_template("error.html", title=title, message=message), 500
+
     @app.errorhandler(CSRFError)
     def _csrf(_error: CSRFError) -> ResponseReturnValue:
         return (
@@ -31,8 +54,9 @@ def register(app: Flask) -> None:
             400,
         )
 
-    @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> ResponseReturnValue:
         code = error.code or 500
         title, message = MESSAGES.get(code, (error.name, error.description or ""))
         return render_template("error.html", title=title, message=message), code
+
+    app.register_error_handler(HTTPException, _http)

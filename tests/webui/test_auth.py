@@ -110,3 +110,42 @@ def test_healthz_reports_the_database(client: FlaskClient, world: World) -> None
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json()["database"] == "ok"
+
+
+def test_an_unexpected_error_is_logged_without_personal_data(
+    app,
+    client: FlaskClient,
+    world: World,
+    caplog,
+) -> None:
+    from sqlalchemy import text
+
+    from webui.context import db
+
+    @app.route("/boom")
+    def boom() -> str:
+        db().execute(
+            text(
+                "INSERT INTO child (first_name, last_name, identity_number, identity_kind, "
+                "birth_date, protected_identity) VALUES ('Hemlig', 'Person', :n, "
+                "'personnummer', '2015-03-15', false)"
+            ),
+            {"n": world.child.identity_number},
+        )
+        return "unreachable"
+
+    caplog.set_level("DEBUG")
+    response = client.get("/boom?q=20150315-2389")
+    assert response.status_code == 500
+    assert "Något gick fel" in response.get_data(as_text=True)
+    assert "IntegrityError" in caplog.text
+    for secret in ("201503152389", "20150315-2389", "Hemlig"):
+        assert secret not in caplog.text
+
+
+def test_english_can_be_chosen(client: FlaskClient, world: World) -> None:
+    assert "Logga in" in client.get("/logga-in").get_data(as_text=True)
+    token = csrf_token(client)
+    client.post("/sprak", data={"lang": "en", "csrf_token": token, "next": "/logga-in"})
+    page = client.get("/logga-in").get_data(as_text=True)
+    assert '<html lang="en">' in page and "Log in" in page
