@@ -72,6 +72,8 @@ def parse_identity_number(raw: str, *, today: date) -> IdentityNumber:
 
 def make_identity_number(birth: date, serial: int, *, coordination: bool = False) -> str:
     """A number valid in form, for demo data and tests (fictional people)."""
+    if not 1 <= serial <= 999:
+        raise ValueError("serial must be 1–999 (000 is never issued)")
     day = birth.day + (60 if coordination else 0)
-    stem = f"{birth.year % 100:02d}{birth.month:02d}{day:02d}{serial % 1000:03d}"
-    return f"{birth.year:04d}{birth.month:02d}{day:02d}{serial % 1000:03d}{luhn_check_digit(stem)}"
+    stem = f"{birth.year % 100:02d}{birth.month:02d}{day:02d}{serial:03d}"
+    return f"{birth.year:04d}{birth.month:02d}{day:02d}{serial:03d}{luhn_check_digit(stem)}"

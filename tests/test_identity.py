@@ -64,7 +64,12 @@ def test_invalid_numbers_are_refused_with_a_reason(raw: str, message: str) -> No
 
 
 def test_generated_numbers_are_valid_for_many_dates() -> None:
-    for serial in range(0, 1000, 37):
+    for serial in range(1, 1000, 37):
         birth = date(2006 + serial % 20, 1 + serial % 12, 1 + serial % 28)
         number = make_identity_number(birth, serial)
         assert parse_identity_number(number, today=TODAY).birth_date == birth
+
+
+def test_serial_000_is_never_generated() -> None:
+    with pytest.raises(ValueError, match="never issued"):
+        make_identity_number(date(2012, 5, 3), 0)

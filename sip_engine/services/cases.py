@@ -88,6 +88,8 @@ def register_child(
     if normalised is not None:
         existing = session.scalars(select(Child).where(Child.identity_number == normalised)).first()
         if existing is not None:
+            # Never lose a protection flag someone sets now; never drop one silently either.
+            existing.protected_identity = existing.protected_identity or protected_identity
             return existing
     child = Child(
         first_name=first_name.strip(),

@@ -203,8 +203,9 @@ class WorkflowEngine:
                 **where,
             )
 
-        case.state = new_state
-        case.state_entered_at = now
+        if new_state != state:  # a reflexive trigger (boka_om) keeps the time in the step
+            case.state = new_state
+            case.state_entered_at = now
         case.updated_at = now
         for name in trigger.actions:
             ACTIONS[name](ctx)

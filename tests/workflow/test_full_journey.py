@@ -31,3 +31,14 @@ def test_a_case_goes_through_all_six_steps(builder: CaseBuilder) -> None:
     assert transitions[-1].reason == "Målen är nådda."
     adopted = plans.current_plan(builder.session, case)
     assert adopted is not None and adopted.version_no == 1 and adopted.meeting_id is not None
+
+
+def test_rescheduling_keeps_the_time_in_the_step(builder: CaseBuilder) -> None:
+    from datetime import timedelta
+
+    case = builder.case_in("kalla")
+    entered = case.state_entered_at
+    builder.clock.advance(timedelta(days=2))
+    builder.plan_meeting(case, in_days=10)
+    builder.fire(case, "boka_om")
+    assert case.state_entered_at == entered
