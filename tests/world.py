@@ -9,7 +9,6 @@ from datetime import date, timedelta
 from sqlalchemy.orm import Session
 
 from sip_engine.clock import FixedClock, local_date
-from sip_engine.passwords import hash_password
 from sip_engine.models import (
     Case,
     Child,
@@ -25,6 +24,7 @@ from sip_engine.models import (
     Role,
     User,
 )
+from sip_engine.passwords import hash_password
 from sip_engine.services import cases, consent, meetings, participants, plans
 from sip_engine.workflow import Actor, WorkflowEngine
 
