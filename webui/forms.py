@@ -19,7 +19,8 @@ class FormReader:
         self.errors: dict[str, str] = {}
 
     def text(self, name: str, *, required: str | None = None, max_length: int = 4000) -> str:
-        value = (self.form.get(name) or "").strip()
+        # Browsers send CRLF in text areas; store plain newlines.
+        value = (self.form.get(name) or "").replace("\r\n", "\n").strip()
         if required and not value:
             self.errors[name] = required
         elif len(value) > max_length:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from sip_engine.models import Case, CaseEvent, EventKind, Role
 from sip_engine.workflow import Actor, CaseConflict, NotPermitted, actor_works_on_case
-from sip_engine.workflow.engine import flush_case_change, record_event
+from sip_engine.workflow.engine import flush_case_change, record_event, touch_case
 
 
 class ValidationError(ValueError):
@@ -59,7 +59,7 @@ def record_change(
     details: dict[str, Any] | None = None,
 ) -> CaseEvent:
     """Bump the case (so concurrent edits conflict), write the history event, and flush."""
-    case.updated_at = now
+    touch_case(case, now)
     event = record_event(
         session,
         case,

@@ -10,10 +10,12 @@ and the history event are flushed in the caller's transaction, never committed h
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from sip_engine.clock import Clock
@@ -31,6 +33,7 @@ from .errors import (
     UnknownTrigger,
     WorkflowError,
 )
+from .guards import INPUT_GUARDS
 from .registry import WorkflowRegistry, evaluate_guards
 
 
@@ -92,6 +95,14 @@ def record_event(
     return event
 
 
+def touch_case(case: Case, now: datetime) -> None:
+    """Mark the case changed so its version rises, even when ``updated_at`` already equals
+    ``now`` (two saves in one clock tick would otherwise send no UPDATE and could not
+    conflict)."""
+    case.updated_at = now
+    flag_modified(case, "updated_at")
+
+
 def flush_case_change(session: Session, case: Case) -> None:
     """Flush a change to ``case``; a concurrent change by someone else becomes CaseConflict.
 
@@ -141,7 +152,8 @@ class WorkflowEngine:
             reasons = self._permission_reasons(session, case, trigger, actor)
             if not reasons:
                 ctx.trigger = trigger
-                reasons = evaluate_guards(ctx)
+                # What the user has not submitted yet (a close reason) cannot block a button.
+                reasons = evaluate_guards(ctx, skip=INPUT_GUARDS)
             result.append(
                 TriggerOption(
                     id=trigger.id,
@@ -206,7 +218,7 @@ class WorkflowEngine:
         if new_state != state:  # a reflexive trigger (boka_om) keeps the time in the step
             case.state = new_state
             case.state_entered_at = now
-        case.updated_at = now
+        touch_case(case, now)
         for name in trigger.actions:
             ACTIONS[name](ctx)
         event = record_event(

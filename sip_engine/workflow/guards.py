@@ -27,6 +27,10 @@ Guard = Callable[[TransitionContext], list[str]]
 
 GUARDS: dict[str, Guard] = {}
 
+# Guards that judge what the user submits with the trigger (not the case): listing the
+# options skips them, firing runs them.
+INPUT_GUARDS = frozenset({"close_reason_given"})
+
 # A meeting may be opened in the system this long before its booked start.
 MEETING_EARLY_START = timedelta(hours=1)
 # From this age the young person gives consent alone (domain.md §4).

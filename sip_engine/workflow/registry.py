@@ -15,13 +15,14 @@ from .definition import WorkflowDefinition, WorkflowDefinitionError, load_defini
 from .guards import GUARDS
 
 
-def evaluate_guards(ctx: TransitionContext) -> list[str]:
+def evaluate_guards(ctx: TransitionContext, skip: frozenset[str] = frozenset()) -> list[str]:
     """All reasons the context's trigger may not fire (every guard runs, none short-circuits,
     so the coordinator sees everything that is missing at once)."""
     assert ctx.trigger is not None
     reasons: list[str] = []
     for name in ctx.trigger.guards:
-        reasons.extend(GUARDS[name](ctx))
+        if name not in skip:
+            reasons.extend(GUARDS[name](ctx))
     return reasons
 
 

@@ -1,11 +1,13 @@
 """Two coordinators editing the same case: the second gets a conflict, nothing is overwritten."""
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from sip_engine.models import Case
-from sip_engine.services import cases
+from sip_engine.models import Case, MeetingFormat
+from sip_engine.services import cases, meetings
 from sip_engine.workflow import CaseConflict, WorkflowEngine
 
 from ..world import CaseBuilder
@@ -79,3 +81,27 @@ def test_fire_with_an_expected_version_that_is_old_is_refused(builder: CaseBuild
             builder.session, case, "forbered", builder.w.actor, expected_version=case.version - 1
         )
     assert case.state == "upptack"
+
+
+def test_two_saves_in_the_same_clock_tick_still_conflict(builder: CaseBuilder) -> None:
+    """A save that touches only another table (here the meeting) must still raise the case's
+    version, even when the clock has not moved since the last save."""
+    case = builder.case_in("forbered")
+    builder.plan_meeting(case)  # the builder's clock stands still from here on
+    seen = case.version
+    builder.plan_meeting(case, in_days=20)
+    assert case.version == seen + 1
+    with pytest.raises(CaseConflict):
+        meetings.schedule_meeting(
+            builder.session,
+            case,
+            builder.w.actor,
+            builder.now,
+            meetings.MeetingInput(
+                starts_at=builder.now + timedelta(days=30),
+                ends_at=builder.now + timedelta(days=30, hours=1),
+                format=MeetingFormat.VIDEO,
+                video_link="https://video.example/sip",
+            ),
+            expected_version=seen,
+        )
