@@ -91,8 +91,65 @@ def serve(host: str, port: int, threads: int) -> None:
     runtime = build_runtime(settings)
     upgrade(runtime.engine)
     app = create_app(runtime=runtime)
+    if settings.smtp_url:
+        _start_mail_thread(runtime)
     click.echo(f"SIP-stöd körs på http://{host}:{port}/  (avsluta med Ctrl+C)")
     waitress.serve(app, host=host, port=port, threads=threads, ident="sip-engine")
+
+
+def _start_mail_thread(runtime: Runtime, interval: float = 10.0) -> None:
+    """Deliver the outbox from the web process on the embedded set-up (one process).
+    A deployment with several web processes runs `sip-engine send-mail` once instead."""
+    import threading
+    import time
+
+    from .notify.sender import OutboxSender, SmtpConfig
+
+    assert runtime.settings.smtp_url
+    sender = OutboxSender(
+        runtime.sessions,
+        SmtpConfig.from_url(runtime.settings.smtp_url),
+        runtime.clock,
+        runtime.settings.mail_from,
+    )
+
+    def loop() -> None:
+        while True:
+            sender.deliver_all_due()
+            time.sleep(interval)
+
+    threading.Thread(target=loop, name="sip-mail", daemon=True).start()
+
+
+@main.command("send-mail")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then stop.")
+@click.option("--interval", default=10.0, show_default=True, help="Seconds between sweeps.")
+def send_mail(once: bool, interval: float) -> None:
+    """Deliver the mail outbox over SMTP (SIP_SMTP_URL)."""
+    import time
+
+    from .notify.sender import OutboxSender, SmtpConfig
+
+    runtime = _runtime()
+    if not runtime.settings.smtp_url:
+        click.echo("SIP_SMTP_URL är inte satt; meddelandena visas i den lokala posten.", err=True)
+        sys.exit(2)
+    sender = OutboxSender(
+        runtime.sessions,
+        SmtpConfig.from_url(runtime.settings.smtp_url),
+        runtime.clock,
+        runtime.settings.mail_from,
+    )
+    while True:
+        report = sender.deliver_all_due()
+        if report.sent or report.retried or report.failed:
+            click.echo(
+                f"skickade {report.sent}, försöker igen {report.retried}, "
+                f"misslyckade {report.failed}"
+            )
+        if once:
+            return
+        time.sleep(interval)
 
 
 @main.group()

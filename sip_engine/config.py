@@ -6,6 +6,7 @@ Nothing is read at import time: call :func:`load_settings` where a process start
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,12 @@ class Settings:
     sql_echo: bool = False
     # Secure (HTTPS-only) session cookies; off only for the embedded demo on plain http.
     secure_cookies: bool = True
+    # Outgoing mail: smtp://user:password@host:587 (STARTTLS when offered, or ?starttls=require),
+    # smtps://… for TLS from the start. None: messages stay in the local mail view.
+    smtp_url: str | None = None
+    mail_from: str = "SIP-stöd <sip@localhost>"
+    # Where participants' answer links point.
+    base_url: str = "http://127.0.0.1:8000"
 
 
 def default_instance_dir(env: Mapping[str, str]) -> Path:
@@ -42,7 +49,25 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         timezone=env.get("SIP_TIMEZONE", "Europe/Stockholm"),
         sql_echo=_flag(env.get("SIP_SQL_ECHO"), default=False),
         secure_cookies=_flag(env.get("SIP_SECURE_COOKIES"), default=True),
+        smtp_url=env.get("SIP_SMTP_URL") or None,
+        mail_from=env.get("SIP_MAIL_FROM") or "SIP-stöd <sip@localhost>",
+        base_url=(env.get("SIP_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
     )
+
+
+def load_or_create_secret(settings: Settings) -> str:
+    """The configured secret, or one kept in the instance folder so that signed links and
+    sessions survive a restart of the embedded set-up."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.instance_dir / "secret_key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(32)
+    path.touch(mode=0o600)
+    path.write_text(secret, encoding="utf-8")
+    return secret
 
 
 def _flag(value: str | None, *, default: bool) -> bool:

@@ -11,8 +11,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from .clock import Clock, SystemClock
-from .config import Settings, load_settings
+from .config import Settings, load_or_create_secret, load_settings
 from .db import make_engine, make_session_factory
+from .notify import Notifier
+from .notify.links import AnswerLinks
 from .workflow import WorkflowEngine, WorkflowRegistry
 
 
@@ -24,18 +26,33 @@ class Runtime:
     registry: WorkflowRegistry
     clock: Clock
     workflow: WorkflowEngine
+    secret: str
+    notifier: Notifier
 
 
 def build_runtime(settings: Settings | None = None, clock: Clock | None = None) -> Runtime:
     settings = settings or load_settings()
-    clock = clock or SystemClock()
     engine = make_engine(settings.database_url, echo=settings.sql_echo)
-    registry = WorkflowRegistry.from_directory()
+    return runtime_for(settings, engine, clock or SystemClock())
+
+
+def runtime_for(
+    settings: Settings,
+    engine: Engine,
+    clock: Clock,
+    registry: WorkflowRegistry | None = None,
+) -> Runtime:
+    """A runtime around an existing engine (tests and benchmarks bring their own)."""
+    registry = registry or WorkflowRegistry.from_directory()
+    secret = load_or_create_secret(settings)
+    notifier = Notifier(AnswerLinks(secret, settings.base_url), settings.mail_from)
     return Runtime(
         settings=settings,
         engine=engine,
         sessions=make_session_factory(engine),
         registry=registry,
         clock=clock,
-        workflow=WorkflowEngine(registry, clock),
+        workflow=WorkflowEngine(registry, clock, notifier),
+        secret=secret,
+        notifier=notifier,
     )

@@ -6,7 +6,6 @@ SIP_* environment through sip_engine.config.
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -42,12 +41,8 @@ def create_app(
 ) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     runtime = runtime or build_runtime(settings or load_settings(), clock)
-    secret = runtime.settings.secret_key
-    if not secret:
-        # Without SIP_SECRET_KEY sessions last only as long as this process (fine for a demo).
-        secret = secrets.token_hex(32)
     app.config.update(
-        SECRET_KEY=secret,
+        SECRET_KEY=runtime.secret,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=runtime.settings.secure_cookies,
@@ -70,9 +65,9 @@ def create_app(
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
 
-    from webui import admin, auth, cases, documents, errors, filters, home, system
+    from webui import admin, answers, auth, cases, documents, errors, filters, home, mail, system
 
-    for module in (auth, home, cases, documents, admin, system):
+    for module in (auth, home, cases, documents, admin, system, answers, mail):
         app.register_blueprint(module.bp)
     errors.register(app)
     filters.register(app)

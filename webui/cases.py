@@ -26,6 +26,7 @@ from sip_engine.models import (
     MeetingFormat,
     NosamArea,
     Organisation,
+    OutboxMessage,
     Participant,
     Party,
     PlanVersion,
@@ -67,6 +68,7 @@ EVENT_LABELS = {
     EventKind.PLAN_DRAFTED: "Planen sparades",
     EventKind.PLAN_ADOPTED: "Planen antogs",
     EventKind.CHILD_VOICE_RECORDED: "Barnets röst dokumenterades",
+    EventKind.INVITATION_ANSWERED: "Svar på kallelse",
 }
 
 
@@ -264,6 +266,19 @@ def _case_context(case: Case) -> dict[str, Any]:
         )
     )
     can_edit = me.role in EDITORS and case.closed_at is None
+    meeting = meeting_service.open_meeting(session, case)
+    invitations = {
+        i.participant_id: i
+        for i in (runtime().notifier.invitations(session, meeting) if meeting else [])
+    }
+    messages = list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.case_id == case.id)
+            .order_by(OutboxMessage.id.desc())
+            .limit(100)
+        )
+    )
     return {
         "case": case,
         "definition": definition,
@@ -277,7 +292,9 @@ def _case_context(case: Case) -> dict[str, Any]:
         "can_edit": can_edit,
         "participants": case.active_participants,
         "consents": consents,
-        "meeting": meeting_service.open_meeting(session, case),
+        "meeting": meeting,
+        "invitations": invitations,
+        "messages": messages,
         "current_plan": plan_service.current_plan(session, case),
         "draft": plan_service.draft_plan(session, case),
         "versions": plan_service.plan_versions(session, case),

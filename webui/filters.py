@@ -80,4 +80,5 @@ def register(app: Flask) -> None:
                 str(code), str(code)
             ),
             "attention_label": lambda key: ATTENTION_LABELS.get(key, key),
+            "local_mail_enabled": lambda: not app.extensions["sip_runtime"].settings.smtp_url,
         }

@@ -20,6 +20,7 @@ from .enums import (
 )
 from .event import CaseEvent, HistoryIsAppendOnly
 from .meeting import Meeting
+from .notify import Answer, Invitation, OutboxMessage, OutboxStatus
 from .organisation import NosamArea, Organisation
 from .people import Child, Professional, Relative
 from .plan import PlanInsats, PlanVersion
@@ -30,6 +31,7 @@ __all__ = [
     "HUVUDMAN_PARTIES",
     "PARTY_LABELS",
     "AccessLog",
+    "Answer",
     "Base",
     "Case",
     "CaseEvent",
@@ -40,6 +42,7 @@ __all__ = [
     "FunctionRole",
     "HistoryIsAppendOnly",
     "IdentityKind",
+    "Invitation",
     "LoginAttempt",
     "Meeting",
     "MeetingAttendance",
@@ -47,6 +50,8 @@ __all__ = [
     "MeetingKind",
     "NosamArea",
     "Organisation",
+    "OutboxMessage",
+    "OutboxStatus",
     "Participant",
     "ParticipantKind",
     "Party",

@@ -103,3 +103,4 @@ class EventKind(enum.StrEnum):
     PLAN_DRAFTED = "plan_drafted"
     PLAN_ADOPTED = "plan_adopted"
     CHILD_VOICE_RECORDED = "child_voice_recorded"
+    INVITATION_ANSWERED = "invitation_answered"

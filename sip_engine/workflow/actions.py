@@ -59,3 +59,25 @@ def adopt_plan(ctx: TransitionContext) -> None:
         plan.adopted_by_id = ctx.actor.user_id
         if ctx.open_meeting is not None:
             plan.meeting_id = ctx.open_meeting.id
+
+
+@action
+def queue_kallelse(ctx: TransitionContext) -> None:
+    meeting = ctx.open_meeting
+    if ctx.notifier is not None and meeting is not None:
+        ctx.notifier.kallelse(ctx.session, ctx.case, meeting, ctx.now)
+
+
+@action
+def queue_meeting_update(ctx: TransitionContext) -> None:
+    meeting = ctx.open_meeting
+    if ctx.notifier is not None and meeting is not None:
+        ctx.notifier.update(ctx.session, ctx.case, meeting, ctx.now)
+
+
+@action
+def queue_meeting_cancel(ctx: TransitionContext) -> None:
+    """Tell everyone invited that the meeting is off (after cancel_meeting raised SEQUENCE)."""
+    meeting = ctx.open_meeting
+    if ctx.notifier is not None and meeting is not None and meeting.cancelled_at is not None:
+        ctx.notifier.cancel(ctx.session, ctx.case, meeting, ctx.now)

@@ -22,6 +22,7 @@ from sip_engine.models import (
     Role,
     User,
 )
+from sip_engine.notify import Notifier
 
 from .definition import TriggerDef, WorkflowDefinition
 
@@ -66,6 +67,8 @@ class TransitionContext:
     reason: str | None = None
     reason_code: str | None = None
     refusals: list[str] = field(default_factory=list)
+    # Queues kallelse/updates/cancellations in the outbox; None where no mail is wanted.
+    notifier: Notifier | None = None
 
     @property
     def today(self) -> date:

@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from sip_engine.clock import Clock
 from sip_engine.models import Case, CaseEvent, EventKind, Role
+from sip_engine.notify import Notifier
 
 from .actions import ACTIONS
 from .context import Actor, TransitionContext
@@ -125,9 +126,12 @@ CONFLICT_MESSAGE = "Ärendet har ändrats av någon annan samtidigt. Ladda om oc
 
 
 class WorkflowEngine:
-    def __init__(self, registry: WorkflowRegistry, clock: Clock) -> None:
+    def __init__(
+        self, registry: WorkflowRegistry, clock: Clock, notifier: Notifier | None = None
+    ) -> None:
         self.registry = registry
         self.clock = clock
+        self.notifier = notifier
 
     def definition_for(self, case: Case) -> WorkflowDefinition:
         return self.registry.get(case.workflow_name, case.workflow_version)
@@ -203,7 +207,15 @@ class WorkflowEngine:
 
         now = self.clock.now()
         ctx = TransitionContext(
-            session, case, actor, now, definition, trigger, reason=reason, reason_code=reason_code
+            session,
+            case,
+            actor,
+            now,
+            definition,
+            trigger,
+            reason=reason,
+            reason_code=reason_code,
+            notifier=self.notifier,
         )
         new_state = self.registry.compiled(case.workflow_name, case.workflow_version).run(
             state, ctx

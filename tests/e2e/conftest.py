@@ -26,9 +26,8 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from sip_engine.clock import FixedClock
 from sip_engine.config import Settings
-from sip_engine.db import make_session_factory
-from sip_engine.runtime import Runtime
-from sip_engine.workflow import WorkflowEngine, WorkflowRegistry
+from sip_engine.runtime import runtime_for
+from sip_engine.workflow import WorkflowRegistry
 from webui import create_app
 
 from ..world import PASSWORD
@@ -127,18 +126,16 @@ def expect() -> Callable[..., Any]:
 def app(db_engine: Engine, clock: FixedClock, registry: WorkflowRegistry, tmp_path: Path) -> Flask:
     """As tests/webui's ``app``, but with non-secure cookies: the live server speaks plain
     http, and the browser would drop a Secure session cookie."""
-    runtime = Runtime(
-        settings=Settings(
+    runtime = runtime_for(
+        Settings(
             database_url=str(db_engine.url),
             instance_dir=tmp_path,
             secret_key="test-secret",
             secure_cookies=False,
         ),
-        engine=db_engine,
-        sessions=make_session_factory(db_engine),
-        registry=registry,
-        clock=clock,
-        workflow=WorkflowEngine(registry, clock),
+        db_engine,
+        clock,
+        registry,
     )
     return create_app(runtime=runtime, test_config={"TESTING": True})
 

@@ -11,9 +11,8 @@ from sqlalchemy import Engine
 
 from sip_engine.clock import FixedClock
 from sip_engine.config import Settings
-from sip_engine.db import make_session_factory
-from sip_engine.runtime import Runtime
-from sip_engine.workflow import WorkflowEngine, WorkflowRegistry
+from sip_engine.runtime import runtime_for
+from sip_engine.workflow import WorkflowRegistry
 from webui import create_app
 
 from ..world import PASSWORD, World
@@ -21,15 +20,11 @@ from ..world import PASSWORD, World
 
 @pytest.fixture
 def app(db_engine: Engine, clock: FixedClock, registry: WorkflowRegistry, tmp_path) -> Flask:
-    runtime = Runtime(
-        settings=Settings(
-            database_url=str(db_engine.url), instance_dir=tmp_path, secret_key="test-secret"
-        ),
-        engine=db_engine,
-        sessions=make_session_factory(db_engine),
-        registry=registry,
-        clock=clock,
-        workflow=WorkflowEngine(registry, clock),
+    runtime = runtime_for(
+        Settings(database_url=str(db_engine.url), instance_dir=tmp_path, secret_key="test-secret"),
+        db_engine,
+        clock,
+        registry,
     )
     return create_app(runtime=runtime, test_config={"TESTING": True})
 

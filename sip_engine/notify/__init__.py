@@ -1,0 +1,256 @@
+"""Kallelse, inbjudan, updates and cancellations: rendered and queued in the outbox.
+
+Everything here only writes rows in the caller's transaction; delivery over SMTP happens
+later in :mod:`sip_engine.notify.sender`, so nothing is lost when SMTP is down and a rolled
+back change sends nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parseaddr
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sip_engine.clock import STOCKHOLM
+from sip_engine.models import (
+    Case,
+    Invitation,
+    Meeting,
+    MeetingFormat,
+    OutboxMessage,
+    OutboxStatus,
+    Participant,
+    ParticipantKind,
+)
+
+from .ical import build_ics, meeting_uid
+from .links import AnswerLinks
+
+KIND_KALLELSE = "kallelse"
+KIND_INBJUDAN = "inbjudan"
+KIND_UPDATE = "uppdatering"
+KIND_CANCEL = "installt"
+
+
+def _when(meeting: Meeting) -> str:
+    start = meeting.starts_at.astimezone(STOCKHOLM)
+    end = meeting.ends_at.astimezone(STOCKHOLM)
+    return f"{start:%Y-%m-%d} kl. {start:%H:%M}–{end:%H:%M}"
+
+
+def _where(meeting: Meeting) -> str:
+    if meeting.format is MeetingFormat.VIDEO:
+        return f"Videomöte: {meeting.video_link}"
+    return meeting.location or ""
+
+
+@dataclass
+class Notifier:
+    links: AnswerLinks
+    mail_from: str
+
+    @property
+    def domain(self) -> str:
+        address = parseaddr(self.mail_from)[1]
+        return address.rpartition("@")[2] or "localhost"
+
+    # --- what the workflow's actions call ----------------------------------------------
+
+    def kallelse(self, session: Session, case: Case, meeting: Meeting, now: datetime) -> None:
+        """Invite every current participant who has not been invited to this meeting."""
+        for participant in case.active_participants:
+            self._ensure_invitation(session, case, meeting, participant, now, update=False)
+
+    def update(self, session: Session, case: Case, meeting: Meeting, now: datetime) -> None:
+        """After a reschedule: everyone invited gets the new time (same UID, higher SEQUENCE);
+        participants added since get their first invitation."""
+        for participant in case.active_participants:
+            self._ensure_invitation(session, case, meeting, participant, now, update=True)
+
+    def cancel(self, session: Session, case: Case, meeting: Meeting, now: datetime) -> None:
+        for invitation in self.invitations(session, meeting):
+            participant = invitation.participant
+            if not participant.email:
+                continue
+            self._queue(
+                session,
+                case,
+                meeting,
+                invitation,
+                participant,
+                now,
+                kind=KIND_CANCEL,
+                method="CANCEL",
+                subject=f"Inställt: SIP-möte {_when(meeting)} ({case.reference})",
+                lead="Mötet är inställt. Du behöver inte göra något mer.",
+                with_link=False,
+            )
+
+    def invite_substitute(
+        self,
+        session: Session,
+        case: Case,
+        meeting: Meeting,
+        substitute: Participant,
+        now: datetime,
+    ) -> Invitation:
+        return self._ensure_invitation(session, case, meeting, substitute, now, update=False)
+
+    # --- helpers ------------------------------------------------------------------------
+
+    @staticmethod
+    def invitations(session: Session, meeting: Meeting) -> list[Invitation]:
+        return list(
+            session.scalars(
+                select(Invitation)
+                .where(Invitation.meeting_id == meeting.id)
+                .order_by(Invitation.id)
+            )
+        )
+
+    def answer_url(self, invitation: Invitation) -> str:
+        return self.links.url(
+            self.links.token(
+                invitation.id,
+                invitation.meeting_id,
+                invitation.participant_id,
+                invitation.link_nonce,
+            )
+        )
+
+    def _ensure_invitation(
+        self,
+        session: Session,
+        case: Case,
+        meeting: Meeting,
+        participant: Participant,
+        now: datetime,
+        *,
+        update: bool,
+    ) -> Invitation:
+        invitation = session.scalars(
+            select(Invitation).where(
+                Invitation.meeting_id == meeting.id, Invitation.participant_id == participant.id
+            )
+        ).first()
+        is_new = invitation is None
+        if invitation is None:
+            invitation = Invitation(
+                meeting_id=meeting.id,
+                participant_id=participant.id,
+                link_nonce=secrets.token_urlsafe(12),
+                created_at=now,
+                sent_sequence=meeting.sequence,
+            )
+            session.add(invitation)
+            session.flush()
+        elif not update or invitation.sent_sequence == meeting.sequence:
+            return invitation  # already told about this version of the meeting
+        invitation.sent_sequence = meeting.sequence
+        if participant.email:
+            called = participant.kind is ParticipantKind.KALLAD
+            if is_new:
+                kind = KIND_KALLELSE if called else KIND_INBJUDAN
+                word = "Kallelse" if called else "Inbjudan"
+                subject = f"{word} till SIP-möte {_when(meeting)} ({case.reference})"
+                lead = (
+                    "Du kallas till ett möte om en samordnad individuell plan (SIP)."
+                    if called
+                    else "Du är inbjuden till ett möte om en samordnad individuell plan (SIP)."
+                )
+            else:
+                kind = KIND_UPDATE
+                subject = f"Ny tid: SIP-möte {_when(meeting)} ({case.reference})"
+                lead = "Mötet har flyttats eller ändrats. Tidigare svar gällde den gamla tiden."
+            self._queue(
+                session,
+                case,
+                meeting,
+                invitation,
+                participant,
+                now,
+                kind=kind,
+                method="REQUEST",
+                subject=subject,
+                lead=lead,
+                with_link=True,
+            )
+        return invitation
+
+    def _queue(
+        self,
+        session: Session,
+        case: Case,
+        meeting: Meeting,
+        invitation: Invitation,
+        participant: Participant,
+        now: datetime,
+        *,
+        kind: str,
+        method: str,
+        subject: str,
+        lead: str,
+        with_link: bool,
+    ) -> OutboxMessage:
+        assert participant.email
+        leader = meeting.leader.name if meeting.leader else "sammankallande samordnare"
+        lines = [
+            f"Hej {participant.name},",
+            "",
+            lead,
+            "",
+            f"Ärende: {case.reference}",
+            f"Tid: {_when(meeting)}",
+            f"Plats: {_where(meeting)}",
+            f"Mötesledare: {leader}",
+        ]
+        if meeting.questions:
+            lines += ["", "Frågeställningar:"] + [f"- {q}" for q in meeting.questions]
+        if with_link:
+            lines += [
+                "",
+                "Svara om du kommer, inte kommer eller skickar en ersättare:",
+                self.answer_url(invitation),
+                "",
+                "Länken är personlig. Du kan ändra ditt svar fram till mötet.",
+            ]
+        # Never the child's name, address or school: e-mail is not a safe channel for them.
+        lines += ["", "Med vänlig hälsning", "SIP-stöd"]
+        body = "\n".join(lines)
+        summary = f"SIP-möte ({case.reference})"
+        ics = build_ics(
+            method=method,
+            uid=meeting_uid(meeting.id, self.domain),
+            sequence=meeting.sequence,
+            summary=summary,
+            description=body,
+            starts_at=meeting.starts_at,
+            ends_at=meeting.ends_at,
+            location=_where(meeting),
+            organizer=self.mail_from,
+            attendee_email=participant.email,
+            attendee_name=participant.name,
+            now=now,
+        )
+        message = OutboxMessage(
+            created_at=now,
+            case_id=case.id,
+            invitation_id=invitation.id,
+            kind=kind,
+            to_address=participant.email,
+            to_name=participant.name,
+            subject=subject,
+            body_text=body,
+            ics=ics,
+            ics_method=method,
+            message_id=f"<sip-{secrets.token_hex(12)}@{self.domain}>",
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+        )
+        session.add(message)
+        return message

@@ -1,0 +1,45 @@
+"""Personal answer links: signed, bound to one invitation (participant + meeting)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+
+class BadLink(ValueError):
+    """The link was altered, belongs to no invitation, or has been replaced."""
+
+
+@dataclass(frozen=True)
+class LinkClaims:
+    invitation_id: int
+    meeting_id: int
+    participant_id: int
+    nonce: str
+
+
+class AnswerLinks:
+    def __init__(self, secret: str, base_url: str) -> None:
+        self._serializer = URLSafeSerializer(secret, salt="sip-answer-link")
+        self.base_url = base_url.rstrip("/")
+
+    def token(self, invitation_id: int, meeting_id: int, participant_id: int, nonce: str) -> str:
+        return str(self._serializer.dumps([invitation_id, meeting_id, participant_id, nonce]))
+
+    def url(self, token: str) -> str:
+        return f"{self.base_url}/svar/{token}"
+
+    def verify(self, token: str) -> LinkClaims:
+        try:
+            data = self._serializer.loads(token)
+        except BadSignature:
+            raise BadLink("Länken är ogiltig.") from None
+        if (
+            not isinstance(data, list)
+            or len(data) != 4
+            or not all(isinstance(v, int) for v in data[:3])
+            or not isinstance(data[3], str)
+        ):
+            raise BadLink("Länken är ogiltig.")
+        return LinkClaims(data[0], data[1], data[2], data[3])

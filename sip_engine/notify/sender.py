@@ -1,0 +1,249 @@
+"""Delivering the outbox over SMTP: claim with a lease, send, mark sent exactly once.
+
+Several senders may run against one database. A claim is one UPDATE that takes only rows
+nobody holds (PostgreSQL skips rows another claim has locked; SQLite serialises writers), and
+carries a lease: the rows of a sender that died are claimed again when the lease runs out.
+A row is marked sent only by the sender holding it. A failed delivery is retried with growing
+back-off and, after the last try, kept as failed, visible on the case.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import smtplib
+import ssl
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from sip_engine.clock import Clock
+from sip_engine.models import OutboxMessage, OutboxStatus
+
+log = logging.getLogger("sip_engine.mail")
+
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 10
+FIRST_RETRY = timedelta(minutes=1)
+LONGEST_RETRY = timedelta(hours=6)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """1, 2, 4, 8 … minutes after each failed try, at most six hours."""
+    delay: timedelta = FIRST_RETRY * (2 ** max(0, attempts - 1))
+    return min(delay, LONGEST_RETRY)
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    # "starttls" upgrades when the server offers it; "require" refuses to send without it;
+    # "ssl" is TLS from the first byte (smtps); "none" never encrypts (loopback tests only).
+    tls: str = "starttls"
+    timeout: float = 30.0
+
+    @classmethod
+    def from_url(cls, url: str) -> SmtpConfig:
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps"):
+            raise ValueError("SIP_SMTP_URL must start with smtp:// or smtps://")
+        query = parse_qs(parts.query)
+        if parts.scheme == "smtps":
+            tls = "ssl"
+        else:
+            tls = (query.get("starttls") or ["auto"])[0]
+            tls = {"auto": "starttls", "require": "require", "never": "none"}.get(tls, "")
+            if not tls:
+                raise ValueError("starttls must be auto, require or never")
+        return cls(
+            host=parts.hostname or "localhost",
+            port=parts.port or (465 if parts.scheme == "smtps" else 25),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            tls=tls,
+            timeout=float((query.get("timeout") or ["30"])[0]),
+        )
+
+    def connect(self) -> smtplib.SMTP:
+        context = ssl.create_default_context()
+        smtp: smtplib.SMTP
+        if self.tls == "ssl":
+            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            smtp.ehlo()
+            if self.tls == "require" or (self.tls == "starttls" and smtp.has_extn("starttls")):
+                smtp.starttls(context=context)
+                smtp.ehlo()
+        if self.username:
+            smtp.login(self.username, self.password or "")
+        return smtp
+
+
+def build_email(row: OutboxMessage, mail_from: str) -> EmailMessage:
+    """Plain text plus, for meetings, the calendar part as text/calendar; method=… inside
+    multipart/alternative (the form Outlook recognises as an invitation)."""
+    message = EmailMessage()
+    message["From"] = mail_from
+    message["To"] = formataddr((row.to_name or "", row.to_address))
+    message["Subject"] = row.subject
+    message["Message-ID"] = row.message_id
+    message["Date"] = format_datetime(row.created_at)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(row.body_text)
+    if row.ics:
+        message.add_alternative(
+            row.ics, subtype="calendar", params={"method": row.ics_method or "REQUEST"}
+        )
+    return message
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        smtp: SmtpConfig,
+        clock: Clock,
+        mail_from: str,
+        *,
+        batch_size: int = 50,
+        worker_id: str | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.smtp = smtp
+        self.clock = clock
+        self.mail_from = mail_from
+        self.batch_size = batch_size
+        self.worker_id = worker_id or secrets.token_hex(8)
+
+    def claim(self) -> list[int]:
+        """Take up to ``batch_size`` due rows nobody holds; one statement, one transaction."""
+        now = self.clock.now()
+        due = (
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.next_attempt_at <= now,
+                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(self.batch_size)
+            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite serialises writers
+        )
+        with self.sessions.begin() as session:
+            rows = session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id.in_(due.scalar_subquery()),
+                    # re-checked on the locked row, so two claims never share one
+                    or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+                )
+                .values(claimed_by=self.worker_id, claimed_until=now + LEASE)
+                .returning(OutboxMessage.id)
+                .execution_options(synchronize_session=False)
+            )
+            return sorted(rows.scalars())
+
+    def deliver_due(self) -> DeliveryReport:
+        report = DeliveryReport()
+        ids = self.claim()
+        if not ids:
+            return report
+        try:
+            smtp = self.smtp.connect()
+        except (OSError, smtplib.SMTPException) as exc:
+            for message_id in ids:
+                self._failed(message_id, exc, report)
+            return report
+        try:
+            for message_id in ids:
+                self._deliver_one(smtp, message_id, report)
+        finally:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+        return report
+
+    def deliver_all_due(self, max_batches: int = 1000) -> DeliveryReport:
+        total = DeliveryReport()
+        for _ in range(max_batches):
+            report = self.deliver_due()
+            total.sent += report.sent
+            total.retried += report.retried
+            total.failed += report.failed
+            total.errors += report.errors
+            if report.sent + report.retried + report.failed == 0:
+                break
+        return total
+
+    def _deliver_one(self, smtp: smtplib.SMTP, message_id: int, report: DeliveryReport) -> None:
+        with self.sessions() as session:
+            row = session.get(OutboxMessage, message_id)
+            if (
+                row is None
+                or row.claimed_by != self.worker_id
+                or row.status is not (OutboxStatus.PENDING)
+            ):
+                return
+            email = build_email(row, self.mail_from)
+            to_address = row.to_address
+        try:
+            smtp.send_message(email, to_addrs=[to_address])
+        except (OSError, smtplib.SMTPException) as exc:
+            self._failed(message_id, exc, report)
+            return
+        now = self.clock.now()
+        with self.sessions.begin() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == self.worker_id)
+                .values(
+                    status=OutboxStatus.SENT,
+                    sent_at=now,
+                    attempts=OutboxMessage.attempts + 1,
+                    claimed_by=None,
+                    claimed_until=None,
+                    last_error=None,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        report.sent += 1
+
+    def _failed(self, message_id: int, exc: BaseException, report: DeliveryReport) -> None:
+        # The error's type and SMTP code only: server replies can quote the recipient.
+        code = getattr(exc, "smtp_code", None)
+        error = f"{type(exc).__name__}{f' {code}' if code else ''}"
+        now = self.clock.now()
+        with self.sessions.begin() as session:
+            row = session.get(OutboxMessage, message_id)
+            if row is None or row.claimed_by != self.worker_id:
+                return
+            row.attempts += 1
+            row.last_error = error
+            row.claimed_by = None
+            row.claimed_until = None
+            if row.attempts >= MAX_ATTEMPTS:
+                row.status = OutboxStatus.FAILED
+                report.failed += 1
+            else:
+                row.next_attempt_at = now + retry_delay(row.attempts)
+                report.retried += 1
+        report.errors.append(error)
+        log.warning("mail %s not delivered (%s)", message_id, error)
