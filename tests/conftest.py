@@ -20,8 +20,11 @@ from sip_engine import migrate
 from sip_engine.clock import FixedClock, stockholm
 from sip_engine.db import make_engine
 from sip_engine.models import Base
+from sip_engine.notify import Notifier
+from sip_engine.notify.links import AnswerLinks
 from sip_engine.workflow import WorkflowEngine, WorkflowRegistry
 
+from .smtp import SmtpServer
 from .world import CaseBuilder, World, build_world
 
 PG_ENV = "SIP_TEST_POSTGRESQL_URL"
@@ -129,3 +132,28 @@ def builder(
     session: Session, world: World, engine_api: WorkflowEngine, clock: FixedClock
 ) -> CaseBuilder:
     return CaseBuilder(session, world, engine_api, clock)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def notifier() -> Notifier:
+    return Notifier(AnswerLinks("test-secret", "http://127.0.0.1:8000"), "SIP-stöd <sip@sip.test>")
+
+
+@pytest.fixture
+def mail_builder(
+    session: Session,
+    world: World,
+    registry: WorkflowRegistry,
+    clock: FixedClock,
+    notifier: Notifier,
+) -> CaseBuilder:
+    """A builder whose engine queues kallelse and updates in the outbox."""
+    return CaseBuilder(session, world, WorkflowEngine(registry, clock, notifier), clock)
