@@ -1,0 +1,52 @@
+"""Answers on the case page, the message log, Mina möten and the local mail view."""
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from sip_engine.models import Answer, Invitation, OutboxMessage
+
+from ..world import CaseBuilder
+from .conftest import login
+
+
+def test_case_page_shows_answers_and_the_message_log(
+    coordinator_client: FlaskClient, mail_builder: CaseBuilder
+) -> None:
+    case = mail_builder.case_in("kalla")
+    invitations = mail_builder.session.scalars(select(Invitation).order_by(Invitation.id)).all()
+    invitations[0].answer, invitations[0].answered_sequence = Answer.KOMMER, 0
+    invitations[1].answer, invitations[1].answered_sequence = Answer.KOMMER_INTE, 0
+    invitations[1].answer_reason = "Sjuk"
+    mail_builder.session.commit()
+    page = coordinator_client.get(f"/arenden/{case.id}").get_data(as_text=True)
+    assert "Svar på kallelsen" in page
+    assert page.count(">Kommer</span>") == 1 and "Kommer inte</span> Sjuk" in page
+    assert "Har inte svarat" in page
+    assert page.count("Kallelse till SIP-möte") == 3 and "Väntar" in page
+
+
+def test_mina_moten_lists_a_professionals_invitations(
+    client: FlaskClient, mail_builder: CaseBuilder
+) -> None:
+    case = mail_builder.case_in("kalla")
+    login(client, "bup")  # Omar Läkare at BUP takes part
+    page = client.get("/mina-moten").get_data(as_text=True)
+    assert case.reference in page and "Inte svarat" in page
+    answer_path = page.split('href="/svar/')[1].split('"')[0]
+    assert client.get(f"/svar/{answer_path}").status_code == 200
+    login(client, "kurator")  # takes part in nothing
+    assert "Du har inga kommande möten." in client.get("/mina-moten").get_data(as_text=True)
+
+
+def test_local_mail_view_shows_the_unit_s_messages_only(
+    client: FlaskClient, mail_builder: CaseBuilder
+) -> None:
+    mail_builder.case_in("kalla")
+    login(client, "samordnare")
+    page = client.get("/post").get_data(as_text=True)
+    assert page.count("Kallelse till SIP-möte") == 3 and "/svar/" in page
+    login(client, "annan.samordnare")
+    assert "Inga meddelanden." in client.get("/post").get_data(as_text=True)
+    login(client, "bup")
+    assert client.get("/post").status_code == 404
+    assert len(mail_builder.session.scalars(select(OutboxMessage)).all()) == 3
