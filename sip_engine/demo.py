@@ -691,7 +691,7 @@ class _Demo:
         self.rng = random.Random(SEED)  # noqa: S311 - demo content, not security
         # The history is written as it happened: this clock is moved along each case's story.
         self.clock = FixedClock(self.now)
-        self.engine = WorkflowEngine(self.workflow.registry, self.clock)
+        self.engine = WorkflowEngine(self.workflow.registry, self.clock, self.workflow.notifier)
         self.definition = self.workflow.registry.latest("sip")
         # Children's names are dealt from shuffled decks, so names rarely repeat.
         self.girls, self.boys, self.surnames = (
