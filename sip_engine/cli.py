@@ -4,6 +4,7 @@ opens one transaction, commits once."""
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -115,7 +116,12 @@ def _start_mail_thread(runtime: Runtime, interval: float = 10.0) -> None:
 
     def loop() -> None:
         while True:
-            sender.deliver_all_due()
+            try:
+                sender.deliver_all_due()
+            except Exception as exc:  # keep the thread alive; the rows wait for the next sweep
+                logging.getLogger("sip_engine.mail").error(
+                    "mail sweep failed (%s)", type(exc).__name__
+                )
             time.sleep(interval)
 
     threading.Thread(target=loop, name="sip-mail", daemon=True).start()

@@ -194,6 +194,24 @@ class OutboxSender:
         return total
 
     def _deliver_one(self, smtp: smtplib.SMTP, message_id: int, report: DeliveryReport) -> None:
+        # Renew the lease just before this message (a long batch must not outlive it, or
+        # another sender could take the row over while it is being sent); skip the row if it
+        # is no longer ours.
+        now = self.clock.now()
+        with self.sessions.begin() as session:
+            still_ours = session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == message_id,
+                    OutboxMessage.claimed_by == self.worker_id,
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                )
+                .values(claimed_until=now + LEASE)
+                .returning(OutboxMessage.id)
+                .execution_options(synchronize_session=False)
+            ).scalar_one_or_none()
+        if still_ours is None:
+            return
         with self.sessions() as session:
             row = session.get(OutboxMessage, message_id)
             if (
@@ -202,8 +220,17 @@ class OutboxSender:
                 or row.status is not (OutboxStatus.PENDING)
             ):
                 return
-            email = build_email(row, self.mail_from)
             to_address = row.to_address
+            try:
+                email = build_email(row, self.mail_from)
+            except ValueError as exc:  # e.g. a line break in an address: it never will build
+                unbuildable: ValueError | None = exc
+            else:
+                unbuildable = None
+        if unbuildable is not None:
+            # Give up at once, or every sweep would stop at this row and send nothing after it.
+            self._failed(message_id, unbuildable, report, permanent=True)
+            return
         try:
             smtp.send_message(email, to_addrs=[to_address])
         except (OSError, smtplib.SMTPException) as exc:
@@ -226,24 +253,50 @@ class OutboxSender:
             )
         report.sent += 1
 
-    def _failed(self, message_id: int, exc: BaseException, report: DeliveryReport) -> None:
+    def _failed(
+        self,
+        message_id: int,
+        exc: BaseException,
+        report: DeliveryReport,
+        *,
+        permanent: bool = False,
+    ) -> None:
         # The error's type and SMTP code only: server replies can quote the recipient.
         code = getattr(exc, "smtp_code", None)
+        if isinstance(code, int) and 500 <= code < 600:
+            permanent = True  # 5xx: the server will refuse this message every time
         error = f"{type(exc).__name__}{f' {code}' if code else ''}"
         now = self.clock.now()
         with self.sessions.begin() as session:
-            row = session.get(OutboxMessage, message_id)
-            if row is None or row.claimed_by != self.worker_id:
+            # Write first, read nothing before: on SQLite a transaction that has read and then
+            # writes fails at once with "database is locked" when another sender wrote in
+            # between; one that starts with a write waits for the lock (busy_timeout).
+            attempts = session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == self.worker_id)
+                .values(
+                    attempts=OutboxMessage.attempts + 1,
+                    last_error=error,
+                    claimed_by=None,
+                    claimed_until=None,
+                )
+                .returning(OutboxMessage.attempts)
+                .execution_options(synchronize_session=False)
+            ).scalar_one_or_none()
+            if attempts is None:
                 return
-            row.attempts += 1
-            row.last_error = error
-            row.claimed_by = None
-            row.claimed_until = None
-            if row.attempts >= MAX_ATTEMPTS:
-                row.status = OutboxStatus.FAILED
+            outcome: dict[str, object]
+            if permanent or attempts >= MAX_ATTEMPTS:
+                outcome = {"status": OutboxStatus.FAILED}
                 report.failed += 1
             else:
-                row.next_attempt_at = now + retry_delay(row.attempts)
+                outcome = {"next_attempt_at": now + retry_delay(attempts)}
                 report.retried += 1
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id)
+                .values(outcome)
+                .execution_options(synchronize_session=False)
+            )
         report.errors.append(error)
         log.warning("mail %s not delivered (%s)", message_id, error)

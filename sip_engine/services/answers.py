@@ -72,8 +72,17 @@ class AnswerInput:
 
 
 def _plausible_email(value: str) -> bool:
+    """One address, no whitespace or control characters (a line break would let a form
+    inject mail headers)."""
     local, _, domain = value.partition("@")
-    return bool(local) and "." in domain and " " not in value and len(value) <= 254
+    return (
+        bool(local)
+        and "." in domain
+        and "@" not in domain
+        and len(value) <= 254
+        and value.isprintable()
+        and not any(ch.isspace() for ch in value)
+    )
 
 
 def record_answer(
@@ -106,12 +115,12 @@ def record_answer(
     previous = invitation.substitute
     if previous is not None and (data.answer is not Answer.ERSATTARE or previous.email != email):
         previous.removed_at = now  # the earlier substitute is no longer coming
-        invitation.substitute_participant_id = None
+        invitation.substitute = None
     invitation.answer = data.answer
     invitation.answer_reason = reason if data.answer is Answer.KOMMER_INTE else None
     invitation.answered_at = now
     invitation.answered_sequence = meeting.sequence
-    if data.answer is Answer.ERSATTARE and invitation.substitute_participant_id is None:
+    if data.answer is Answer.ERSATTARE and invitation.substitute is None:
         substitute = Participant(
             case_id=case.id,
             kind=opened.participant.kind,
@@ -123,7 +132,7 @@ def record_answer(
         )
         session.add(substitute)
         session.flush()
-        invitation.substitute_participant_id = substitute.id
+        invitation.substitute = substitute
         notifier.invite_substitute(session, case, meeting, substitute, now)
     record_event(
         session,

@@ -250,3 +250,27 @@ def test_outbox_rows_are_written_with_the_transition_and_not_without_it(
     rows = mail_builder.session.scalars(select(OutboxMessage)).all()
     assert len(rows) == 3 and {r.status for r in rows} == {OutboxStatus.PENDING}
     assert {r.kind for r in rows} == {"kallelse"}
+
+
+def test_a_substitute_address_cannot_inject_headers(
+    mail_builder: CaseBuilder, client: FlaskClient, notifier: Notifier
+) -> None:
+    mail_builder.case_in("kalla")
+    invitation = mail_builder.session.scalars(select(Invitation)).first()
+    assert invitation is not None
+    path = _link_path(notifier, invitation)
+    page = client.get(path).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    for address in ("a@b.se\r\nBcc: x@y.se", "a b@c.se", "a@b@c.se"):
+        response = client.post(
+            path,
+            data={
+                "csrf_token": token,
+                "answer": "ersattare",
+                "substitute_name": "X",
+                "substitute_email": address,
+            },
+        )
+        assert response.status_code == 400, address
+    mail_builder.session.refresh(invitation)
+    assert invitation.answer is None
