@@ -49,6 +49,8 @@ class SmtpConfig:
     # "ssl" is TLS from the first byte (smtps); "none" never encrypts (loopback tests only).
     tls: str = "starttls"
     timeout: float = 30.0
+    # A private CA for an internal relay (?cafile=/path/ca.pem); system CAs otherwise.
+    cafile: str | None = None
 
     @classmethod
     def from_url(cls, url: str) -> SmtpConfig:
@@ -70,21 +72,27 @@ class SmtpConfig:
             password=unquote(parts.password) if parts.password else None,
             tls=tls,
             timeout=float((query.get("timeout") or ["30"])[0]),
+            cafile=query["cafile"][0] if query.get("cafile") else None,
         )
 
     def connect(self) -> smtplib.SMTP:
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=self.cafile)
         smtp: smtplib.SMTP
         if self.tls == "ssl":
             smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
         else:
             smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-            smtp.ehlo()
-            if self.tls == "require" or (self.tls == "starttls" and smtp.has_extn("starttls")):
-                smtp.starttls(context=context)
+        try:
+            if self.tls != "ssl":
                 smtp.ehlo()
-        if self.username:
-            smtp.login(self.username, self.password or "")
+                if self.tls == "require" or (self.tls == "starttls" and smtp.has_extn("starttls")):
+                    smtp.starttls(context=context)
+                    smtp.ehlo()
+            if self.username:
+                smtp.login(self.username, self.password or "")
+        except BaseException:
+            smtp.close()  # a refused TLS or login must not leave the connection open
+            raise
         return smtp
 
 
@@ -263,8 +271,16 @@ class OutboxSender:
     ) -> None:
         # The error's type and SMTP code only: server replies can quote the recipient.
         code = getattr(exc, "smtp_code", None)
-        if isinstance(code, int) and 500 <= code < 600:
-            permanent = True  # 5xx: the server will refuse this message every time
+        if isinstance(exc, smtplib.SMTPRecipientsRefused):
+            code = min((c for c, _msg in exc.recipients.values()), default=None)
+        if (
+            isinstance(exc, smtplib.SMTPDataError | smtplib.SMTPRecipientsRefused)
+            and isinstance(code, int)
+            and 500 <= code < 600
+        ):
+            # The server refuses this message for good. A failed login or connection is the
+            # set-up's fault, not the message's, and is retried until it is put right.
+            permanent = True
         error = f"{type(exc).__name__}{f' {code}' if code else ''}"
         now = self.clock.now()
         with self.sessions.begin() as session:
