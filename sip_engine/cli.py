@@ -4,7 +4,6 @@ opens one transaction, commits once."""
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -92,39 +91,11 @@ def serve(host: str, port: int, threads: int) -> None:
     runtime = build_runtime(settings)
     upgrade(runtime.engine)
     app = create_app(runtime=runtime)
-    if settings.smtp_url:
-        _start_mail_thread(runtime)
+    from .scheduler import start_background_scheduler
+
+    start_background_scheduler(runtime)  # once, in this process only
     click.echo(f"SIP-stöd körs på http://{host}:{port}/  (avsluta med Ctrl+C)")
     waitress.serve(app, host=host, port=port, threads=threads, ident="sip-engine")
-
-
-def _start_mail_thread(runtime: Runtime, interval: float = 10.0) -> None:
-    """Deliver the outbox from the web process on the embedded set-up (one process).
-    A deployment with several web processes runs `sip-engine send-mail` once instead."""
-    import threading
-    import time
-
-    from .notify.sender import OutboxSender, SmtpConfig
-
-    assert runtime.settings.smtp_url
-    sender = OutboxSender(
-        runtime.sessions,
-        SmtpConfig.from_url(runtime.settings.smtp_url),
-        runtime.clock,
-        runtime.settings.mail_from,
-    )
-
-    def loop() -> None:
-        while True:
-            try:
-                sender.deliver_all_due()
-            except Exception as exc:  # keep the thread alive; the rows wait for the next sweep
-                logging.getLogger("sip_engine.mail").error(
-                    "mail sweep failed (%s)", type(exc).__name__
-                )
-            time.sleep(interval)
-
-    threading.Thread(target=loop, name="sip-mail", daemon=True).start()
 
 
 @main.command("send-mail")
@@ -156,6 +127,40 @@ def send_mail(once: bool, interval: float) -> None:
         if once:
             return
         time.sleep(interval)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run one sweep, then stop.")
+@click.option(
+    "--now",
+    "at",
+    default=None,
+    help="With --once: sweep as if it were this ISO time (Stockholm time without an offset).",
+)
+def scheduler(once: bool, at: str | None) -> None:
+    """Send due reminders and escalations, and deliver the outbox."""
+    from datetime import datetime
+
+    from .clock import STOCKHOLM, FixedClock
+    from .scheduler import run_blocking_scheduler, scheduler_tick
+
+    runtime = _runtime()
+    if not once:
+        if at:
+            raise click.UsageError("--now goes with --once")
+        click.echo("Schemaläggaren körs (avsluta med Ctrl+C).")
+        run_blocking_scheduler(runtime)
+        return
+    clock = None
+    if at:
+        moment = datetime.fromisoformat(at)
+        clock = FixedClock(moment if moment.tzinfo else moment.replace(tzinfo=STOCKHOLM))
+    report, delivered = scheduler_tick(runtime, clock)
+    if report.held_for_quiet_hours:
+        click.echo("Tyst tid: inga påminnelser skickas nu.")
+    click.echo(
+        f"påminnelser: {report.reminders}, meddelanden: {report.messages}, levererade: {delivered}"
+    )
 
 
 @main.group()

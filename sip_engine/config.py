@@ -27,6 +27,9 @@ class Settings:
     mail_from: str = "SIP-stöd <sip@localhost>"
     # Where participants' answer links point.
     base_url: str = "http://127.0.0.1:8000"
+    # No reminders at night: "HH:MM-HH:MM" in Stockholm time, "off" to send around the clock.
+    quiet_hours: str | None = None
+    scheduler_interval: float = 30.0
 
 
 def default_instance_dir(env: Mapping[str, str]) -> Path:
@@ -52,6 +55,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         smtp_url=env.get("SIP_SMTP_URL") or None,
         mail_from=env.get("SIP_MAIL_FROM") or "SIP-stöd <sip@localhost>",
         base_url=(env.get("SIP_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        quiet_hours=env.get("SIP_QUIET_HOURS"),
+        scheduler_interval=float(env.get("SIP_SCHEDULER_INTERVAL") or 30),
     )
 
 

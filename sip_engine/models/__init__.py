@@ -20,7 +20,14 @@ from .enums import (
 )
 from .event import CaseEvent, HistoryIsAppendOnly
 from .meeting import Meeting
-from .notify import Answer, Invitation, OutboxMessage, OutboxStatus
+from .notify import (
+    Answer,
+    Invitation,
+    OutboxMessage,
+    OutboxStatus,
+    Reminder,
+    ReminderStatus,
+)
 from .organisation import NosamArea, Organisation
 from .people import Child, Professional, Relative
 from .plan import PlanInsats, PlanVersion
@@ -61,6 +68,8 @@ __all__ = [
     "RaisedBy",
     "Relative",
     "RelativeKind",
+    "Reminder",
+    "ReminderStatus",
     "Role",
     "UTCDateTime",
     "User",

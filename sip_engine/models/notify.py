@@ -79,3 +79,37 @@ class OutboxMessage(Base):
     claimed_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class ReminderStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+class Reminder(Base):
+    """A reminder, warning or escalation from a workflow rule, due at a time.
+
+    Rows are created, moved and cancelled as the case changes (``sync_case_reminders``); the
+    scheduler only sweeps due rows. ``key`` names what the reminder is about (rule, case,
+    meeting version, recipient), so re-syncing never creates a second one.
+    """
+
+    __tablename__ = "reminder"
+    __table_args__ = (Index("ix_reminder_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("sip_case.id"), index=True)
+    rule_id: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str] = mapped_column(String(40))
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participant.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    due_at: Mapped[datetime]
+    status: Mapped[ReminderStatus] = mapped_column(str_enum(ReminderStatus))
+    created_at: Mapped[datetime]
+    processed_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]

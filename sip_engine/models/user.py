@@ -22,6 +22,12 @@ class User(Base):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     professional_id: Mapped[int | None] = mapped_column(ForeignKey("professional.id"))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Where reminders and escalations for this user go (falls back to the professional's).
+    email: Mapped[str | None] = mapped_column(String(254))
 
     organisation: Mapped[Organisation] = relationship()
     professional: Mapped[Professional | None] = relationship()
+
+    @property
+    def contact_email(self) -> str | None:
+        return self.email or (self.professional.email if self.professional else None)

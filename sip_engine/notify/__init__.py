@@ -36,13 +36,13 @@ KIND_UPDATE = "uppdatering"
 KIND_CANCEL = "installt"
 
 
-def _when(meeting: Meeting) -> str:
+def when_text(meeting: Meeting) -> str:
     start = meeting.starts_at.astimezone(STOCKHOLM)
     end = meeting.ends_at.astimezone(STOCKHOLM)
     return f"{start:%Y-%m-%d} kl. {start:%H:%M}–{end:%H:%M}"
 
 
-def _where(meeting: Meeting) -> str:
+def where_text(meeting: Meeting) -> str:
     if meeting.format is MeetingFormat.VIDEO:
         return f"Videomöte: {meeting.video_link}"
     return meeting.location or ""
@@ -85,7 +85,7 @@ class Notifier:
                 now,
                 kind=KIND_CANCEL,
                 method="CANCEL",
-                subject=f"Inställt: SIP-möte {_when(meeting)} ({case.reference})",
+                subject=f"Inställt: SIP-möte {when_text(meeting)} ({case.reference})",
                 lead="Mötet är inställt. Du behöver inte göra något mer.",
                 with_link=False,
             )
@@ -156,7 +156,7 @@ class Notifier:
             if is_new:
                 kind = KIND_KALLELSE if called else KIND_INBJUDAN
                 word = "Kallelse" if called else "Inbjudan"
-                subject = f"{word} till SIP-möte {_when(meeting)} ({case.reference})"
+                subject = f"{word} till SIP-möte {when_text(meeting)} ({case.reference})"
                 lead = (
                     "Du kallas till ett möte om en samordnad individuell plan (SIP)."
                     if called
@@ -164,7 +164,7 @@ class Notifier:
                 )
             else:
                 kind = KIND_UPDATE
-                subject = f"Ny tid: SIP-möte {_when(meeting)} ({case.reference})"
+                subject = f"Ny tid: SIP-möte {when_text(meeting)} ({case.reference})"
                 lead = "Mötet har flyttats eller ändrats. Tidigare svar gällde den gamla tiden."
             self._queue(
                 session,
@@ -204,8 +204,8 @@ class Notifier:
             lead,
             "",
             f"Ärende: {case.reference}",
-            f"Tid: {_when(meeting)}",
-            f"Plats: {_where(meeting)}",
+            f"Tid: {when_text(meeting)}",
+            f"Plats: {where_text(meeting)}",
             f"Mötesledare: {leader}",
         ]
         if meeting.questions:
@@ -230,7 +230,7 @@ class Notifier:
             description=body,
             starts_at=meeting.starts_at,
             ends_at=meeting.ends_at,
-            location=_where(meeting),
+            location=where_text(meeting),
             organizer=self.mail_from,
             attendee_email=participant.email,
             attendee_name=participant.name,

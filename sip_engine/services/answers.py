@@ -18,6 +18,7 @@ from sip_engine.models import (
 )
 from sip_engine.notify import Notifier
 from sip_engine.notify.links import BadLink
+from sip_engine.reminders import sync_case_reminders
 from sip_engine.workflow import Actor
 from sip_engine.workflow.engine import record_event
 
@@ -148,4 +149,5 @@ def record_answer(
         },
     )
     session.flush()
+    sync_case_reminders(session, case, now)  # an answer stops the reminders to that person
     return invitation

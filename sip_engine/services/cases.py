@@ -22,6 +22,7 @@ from sip_engine.models import (
     Relative,
     RelativeKind,
 )
+from sip_engine.reminders import sync_case_reminders
 from sip_engine.workflow import Actor, WorkflowDefinition
 from sip_engine.workflow.engine import record_event
 
@@ -184,6 +185,7 @@ def open_case(
         details={"reasons": list(data.reasons), "raised_by": data.raised_by.value},
     )
     session.flush()
+    sync_case_reminders(session, case, now, definition)
     return case
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from sip_engine.models import Case, CaseEvent, EventKind, Role
+from sip_engine.reminders import sync_case_reminders
 from sip_engine.workflow import Actor, CaseConflict, NotPermitted, actor_works_on_case
 from sip_engine.workflow.engine import flush_case_change, record_event, touch_case
 
@@ -71,4 +72,5 @@ def record_change(
         details=details,
     )
     flush_case_change(session, case)
+    sync_case_reminders(session, case, now)
     return event

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, cast, exists, func, or_, select
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy import ColumnElement, String, and_, cast, exists, func, or_, select, union_all
+from sqlalchemy.orm import Session, aliased, contains_eager
 
 from sip_engine.clock import local_date
 from sip_engine.models import Case, Child, Meeting, PlanVersion
@@ -60,14 +60,17 @@ def attention_conditions(now: datetime) -> dict[str, ColumnElement[bool]]:
 
 
 def attention_flags(session: Session, cases: list[Case], now: datetime) -> dict[int, list[str]]:
-    """For each given case, the attention labels that apply (one query per condition)."""
+    """For each given case, the attention labels that apply (one query for all conditions)."""
     ids = [c.id for c in cases]
     flags: dict[int, list[str]] = {i: [] for i in ids}
     if not ids:
         return flags
-    for key, condition in attention_conditions(now).items():
-        for case_id in session.scalars(select(Case.id).where(Case.id.in_(ids), condition)):
-            flags[case_id].append(key)
+    conditions = attention_conditions(now)
+    stmt = select(Case.id, *(cond.label(key) for key, cond in conditions.items())).where(
+        Case.id.in_(ids), or_(*conditions.values())
+    )
+    for row in session.execute(stmt):
+        flags[row.id].extend(key for key in conditions if row._mapping[key])
     return flags
 
 
@@ -109,20 +112,37 @@ class CasePage:
 
 
 def _search_condition(text: str) -> ColumnElement[bool]:
+    """The cases whose child's name or personnummer, or whose reference, matches ``text``.
+
+    Written as ``sip_case.id IN (ids found through the child_id index, plus ids whose
+    reference matches)`` rather than as a condition on each case joined to its child: the
+    database then looks up only the cases of the matching children instead of reading every
+    case in scope (about three times faster with 10,000 cases on SQLite).
+    """
+    other = aliased(Case)  # the subqueries' own copy, never correlated with the outer case
     digits = "".join(ch for ch in text if ch.isdigit())
     if len(digits) >= 6:
         # Personnummer: match the stored 12 digits whether typed with 10 or 12 digits.
-        return or_(
-            Child.identity_number.like(f"{digits}%"),
-            Child.identity_number.like(f"__{digits}%"),
+        children = select(Child.id).where(
+            or_(
+                Child.identity_number.like(f"{digits}%"),
+                Child.identity_number.like(f"__{digits}%"),
+            )
         )
+        return Case.id.in_(select(other.id).where(other.child_id.in_(children)))
     pattern = f"%{text.strip().lower()}%"
     full_name = func.lower(Child.first_name + " " + Child.last_name)
-    return or_(full_name.like(pattern), func.lower(Case.reference).like(pattern))
+    children = select(Child.id).where(full_name.like(pattern))
+    return Case.id.in_(
+        union_all(
+            select(other.id).where(other.child_id.in_(children)),
+            select(other.id).where(func.lower(other.reference).like(pattern)),
+        )
+    )
 
 
 def search_cases(session: Session, actor: Actor, flt: CaseFilter, now: datetime) -> CasePage:
-    stmt = visible_cases(actor).join(Case.child)
+    stmt = visible_cases(actor)
     if flt.state:
         stmt = stmt.where(Case.state == flt.state)
     if flt.open_only:
@@ -138,17 +158,34 @@ def search_cases(session: Session, actor: Actor, flt: CaseFilter, now: datetime)
         stmt = stmt.where(or_(*attention_conditions(now).values()))
     if flt.search and flt.search.strip():
         stmt = stmt.where(_search_condition(flt.search))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    # Counted on the case table alone (no join: an index can answer it).
+    total = session.scalar(stmt.with_only_columns(func.count(), maintain_column_froms=True)) or 0
     order = SORTS.get(flt.sort, SORTS["opened_desc"])
-    order_by = order if isinstance(order, tuple) else (order,)
+    order_by = (*(order if isinstance(order, tuple) else (order,)), Case.id.desc())
     page = max(1, flt.page)
-    items = list(
+    # First the ids of the page, joining the child only to sort by name; then those cases
+    # with their children. Joining every case in scope to its child before sorting costs a
+    # child lookup per case.
+    page_ids = stmt.with_only_columns(Case.id, maintain_column_froms=True)
+    if flt.sort == "name":
+        page_ids = page_ids.join(Child, Child.id == Case.child_id)
+    ids = list(
         session.scalars(
-            stmt.options(contains_eager(Case.child))
-            .order_by(*order_by, Case.id.desc())
-            .limit(flt.per_page)
-            .offset((page - 1) * flt.per_page)
+            page_ids.order_by(*order_by).limit(flt.per_page).offset((page - 1) * flt.per_page)
         )
+    )
+    items = (
+        list(
+            session.scalars(
+                select(Case)
+                .join(Case.child)
+                .options(contains_eager(Case.child))
+                .where(Case.id.in_(ids))
+                .order_by(*order_by)
+            )
+        )
+        if ids
+        else []
     )
     return CasePage(items, total, page, flt.per_page, attention_flags(session, items, now))
 
@@ -165,14 +202,18 @@ def counts_by_state(session: Session, stmt_scope: Actor, *, mine_only: bool) -> 
 def upcoming_meetings(
     session: Session, actor: Actor, now: datetime, *, limit: int = 10, mine_only: bool = False
 ) -> list[tuple[Meeting, Case]]:
-    scope = visible_cases(actor).with_only_columns(Case.id)
+    scope = visible_cases(actor).with_only_columns(Case.id, maintain_column_froms=True)
     if mine_only and actor.user_id is not None:
         scope = scope.where(Case.coordinator_id == actor.user_id)
+    # The scope as a correlated EXISTS over its own copy of the case table, so the planner
+    # walks the meetings by start time and stops at ``limit``; ``case_id IN (scope)`` made
+    # SQLite look up the meetings of every case in scope and sort them all.
+    in_scope = scope.subquery()
     stmt = (
         select(Meeting, Case)
         .join(Case, Case.id == Meeting.case_id)
         .where(
-            Meeting.case_id.in_(scope),
+            exists().where(in_scope.c.id == Meeting.case_id),
             Meeting.held_at.is_(None),
             Meeting.cancelled_at.is_(None),
             Meeting.starts_at >= now,

@@ -78,6 +78,7 @@ class ReminderRule:
     recipients: tuple[str, ...]
     day_kind: str = "calendar"
     condition: str | None = None
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,7 @@ def parse_definition(
                 recipients=recipients,
                 day_kind=day_kind,
                 condition=condition,
+                label=str(entry.get("label", rule_id)),
             )
         )
 

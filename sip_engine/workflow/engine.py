@@ -233,6 +233,13 @@ class WorkflowEngine:
         touch_case(case, now)
         for name in trigger.actions:
             ACTIONS[name](ctx)
+        flush_case_change(session, case)
+        # Reminders follow the case: what the new state's rules ask for is created, the rest
+        # cancelled, in the same transaction as the transition. (Imported here because the
+        # reminders module itself imports the workflow package.)
+        from sip_engine.reminders import sync_case_reminders
+
+        sync_case_reminders(session, case, now, definition)
         event = record_event(
             session,
             case,

@@ -1,0 +1,256 @@
+"""Reminders from the workflow's deadline rules: which should exist for a case right now.
+
+``sync_case_reminders`` is called after every change to a case (a transition, an edit, an
+answer). It works out the reminders the rules ask for in the case's current state and
+reconciles the table: new ones are created, moved ones get their new due time, ones that no
+longer apply (the participant answered, the case moved on) are cancelled. Sent ones are
+history and never touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sip_engine.calendar_se import add_working_days
+from sip_engine.clock import STOCKHOLM, local_date
+from sip_engine.models import (
+    Answer,
+    Case,
+    Consent,
+    Invitation,
+    Meeting,
+    ParticipantKind,
+    PlanVersion,
+    Reminder,
+    ReminderStatus,
+    Role,
+    User,
+)
+from sip_engine.workflow.definition import ReminderRule, WorkflowDefinition
+from sip_engine.workflow.registry import WorkflowRegistry
+
+# Reminders about a date (follow-up, consent end) go out at this local time.
+DATE_REMINDER_TIME = time(8, 0)
+
+
+@lru_cache(maxsize=1)
+def _registry() -> WorkflowRegistry:
+    return WorkflowRegistry.from_directory()
+
+
+@dataclass(frozen=True)
+class Wanted:
+    key: str
+    rule: ReminderRule
+    due_at: datetime
+    recipient: str
+    participant_id: int | None = None
+    user_id: int | None = None
+
+
+def _at_local(day: date, at: time = DATE_REMINDER_TIME) -> datetime:
+    return datetime.combine(day, at, tzinfo=STOCKHOLM)
+
+
+def shift(anchor: datetime, rule: ReminderRule) -> datetime:
+    """The anchor moved by the rule's offset, in calendar or Swedish working days, keeping the
+    local time of day."""
+    local = anchor.astimezone(STOCKHOLM)
+    if rule.day_kind == "working":
+        day = add_working_days(local.date(), rule.offset_days)
+    else:
+        day = local.date() + timedelta(days=rule.offset_days)
+    return datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=STOCKHOLM)
+
+
+class _Facts:
+    """What the rules look at, loaded once per sync."""
+
+    def __init__(self, session: Session, case: Case, today: date) -> None:
+        self.session, self.case = session, case
+        self.meeting = session.scalars(
+            select(Meeting)
+            .where(
+                Meeting.case_id == case.id,
+                Meeting.held_at.is_(None),
+                Meeting.cancelled_at.is_(None),
+            )
+            .order_by(Meeting.id.desc())
+            .limit(1)
+        ).first()
+        self.invitations = (
+            list(
+                session.scalars(select(Invitation).where(Invitation.meeting_id == self.meeting.id))
+            )
+            if self.meeting
+            else []
+        )
+        self.plan = session.scalars(
+            select(PlanVersion)
+            .where(PlanVersion.case_id == case.id, PlanVersion.adopted_at.is_not(None))
+            .order_by(PlanVersion.version_no.desc())
+            .limit(1)
+        ).first()
+        self.consent = session.scalars(
+            select(Consent)
+            .where(
+                Consent.case_id == case.id,
+                Consent.revoked_at.is_(None),
+                Consent.valid_until >= today,
+            )
+            .order_by(Consent.valid_until)
+            .limit(1)
+        ).first()
+
+    def managers(self) -> list[User]:
+        return list(
+            self.session.scalars(
+                select(User).where(
+                    User.organisation_id == self.case.unit_id,
+                    User.role == Role.CHEF,
+                    User.is_active.is_(True),
+                )
+            )
+        )
+
+
+def _anchor(rule: ReminderRule, case: Case, facts: _Facts) -> tuple[datetime, str] | None:
+    """The moment the rule counts from, and a reference that changes when it moves for a new
+    reason (a new meeting version, a new plan): then it is a new reminder."""
+    meeting = facts.meeting
+    if rule.anchor == "state_entered":
+        return case.state_entered_at, f"s{case.state}@{case.state_entered_at:%Y%m%dT%H%M%S}"
+    if rule.anchor == "meeting_called" and meeting and meeting.called_at:
+        return meeting.called_at, f"m{meeting.id}v{meeting.sequence}"
+    if rule.anchor == "meeting_start" and meeting and meeting.called_at:
+        return meeting.starts_at, f"m{meeting.id}v{meeting.sequence}"
+    if rule.anchor == "follow_up_date" and facts.plan and facts.plan.next_follow_up:
+        return _at_local(facts.plan.next_follow_up), f"p{facts.plan.version_no}"
+    if rule.anchor == "consent_expires" and facts.consent:
+        return _at_local(facts.consent.valid_until), f"c{facts.consent.id}"
+    return None
+
+
+def wanted_reminders(
+    session: Session, case: Case, definition: WorkflowDefinition, now: datetime
+) -> list[Wanted]:
+    if case.closed_at is not None:
+        return []
+    facts = _Facts(session, case, local_date(now))
+    wanted: list[Wanted] = []
+    for rule in definition.reminders:
+        if case.state not in rule.states:
+            continue
+        anchor = _anchor(rule, case, facts)
+        if anchor is None:
+            continue
+        moment, ref = anchor
+        due = shift(moment, rule)
+        if rule.condition == "meeting_later_than_offset":
+            # A warning, at once, when the meeting lies further from the kallelse than the rule
+            # allows (the old Västbus 21 days): due when the kallelse went out.
+            if facts.meeting is None or facts.meeting.starts_at <= due:
+                continue
+            due = moment
+        if rule.condition == "called_party_unanswered" and not any(
+            i.answer is None
+            and i.participant.kind is ParticipantKind.KALLAD
+            and i.participant.removed_at is None
+            for i in facts.invitations
+        ):
+            continue
+        # A reminder "7 days before" that is already late when the rule starts to apply
+        # would only confuse; warnings and escalations still matter when late.
+        if rule.kind == "reminder" and due <= now:
+            continue
+        base = f"{case.id}:{rule.id}:{ref}"
+        for recipient in rule.recipients:
+            wanted.extend(_expand(base, rule, due, recipient, case, facts))
+    return wanted
+
+
+def _expand(
+    base: str, rule: ReminderRule, due: datetime, recipient: str, case: Case, facts: _Facts
+) -> list[Wanted]:
+    if recipient == "coordinator":
+        if case.coordinator_id is None:
+            return []
+        return [
+            Wanted(
+                f"{base}:u{case.coordinator_id}", rule, due, recipient, user_id=case.coordinator_id
+            )
+        ]
+    if recipient == "manager":
+        return [
+            Wanted(f"{base}:u{u.id}", rule, due, recipient, user_id=u.id) for u in facts.managers()
+        ]
+    if recipient == "samordningsansvarig":
+        pid = facts.plan.samordningsansvarig_participant_id if facts.plan else None
+        return [Wanted(f"{base}:p{pid}", rule, due, recipient, participant_id=pid)] if pid else []
+    if recipient in ("unanswered_participants", "confirmed_participants"):
+        meeting = facts.meeting
+        result = []
+        for invitation in facts.invitations:
+            participant = invitation.participant
+            if participant.removed_at is not None or not participant.email or meeting is None:
+                continue
+            if recipient == "unanswered_participants" and invitation.answer is not None:
+                continue
+            if recipient == "confirmed_participants" and not (
+                invitation.answer is Answer.KOMMER
+                and invitation.answered_sequence == meeting.sequence
+            ):
+                continue
+            result.append(
+                Wanted(
+                    f"{base}:p{participant.id}", rule, due, recipient, participant_id=participant.id
+                )
+            )
+        return result
+    raise ValueError(f"unknown recipient {recipient}")
+
+
+def sync_case_reminders(
+    session: Session, case: Case, now: datetime, definition: WorkflowDefinition | None = None
+) -> None:
+    definition = definition or _registry().get(case.workflow_name, case.workflow_version)
+    wanted = {w.key: w for w in wanted_reminders(session, case, definition, now)}
+    existing = {
+        r.key: r for r in session.scalars(select(Reminder).where(Reminder.case_id == case.id))
+    }
+    for key, row in existing.items():
+        if row.status is ReminderStatus.PENDING and key not in wanted:
+            row.status = ReminderStatus.CANCELLED
+            row.processed_at = now
+    for key, want in wanted.items():
+        found = existing.get(key)
+        if found is None:
+            session.add(
+                Reminder(
+                    key=key,
+                    case_id=case.id,
+                    rule_id=want.rule.id,
+                    kind=want.rule.kind,
+                    state=case.state,
+                    recipient=want.recipient,
+                    participant_id=want.participant_id,
+                    user_id=want.user_id,
+                    due_at=want.due_at,
+                    status=ReminderStatus.PENDING,
+                    created_at=now,
+                )
+            )
+        elif found.status is ReminderStatus.CANCELLED:
+            found.status, found.due_at, found.processed_at = (
+                ReminderStatus.PENDING,
+                want.due_at,
+                None,
+            )
+        elif found.status is ReminderStatus.PENDING and found.due_at != want.due_at:
+            found.due_at = want.due_at
+    session.flush()

@@ -1,0 +1,302 @@
+"""The scheduler: sweeps due reminders into the outbox, then delivers the outbox.
+
+One APScheduler interval job does both. Several scheduler processes may run against one
+PostgreSQL database: a reminder is claimed with one UPDATE that skips rows another process has
+locked, and carries a lease, so the rows of a process that died are swept again when the
+lease runs out. A claimed batch is marked sent and its e-mails written to the outbox in one
+transaction, so a reminder becomes exactly one e-mail.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from sip_engine.clock import STOCKHOLM, Clock
+from sip_engine.models import (
+    Case,
+    Invitation,
+    Meeting,
+    OutboxMessage,
+    OutboxStatus,
+    Participant,
+    Reminder,
+    ReminderStatus,
+    User,
+)
+from sip_engine.notify import Notifier, when_text, where_text
+from sip_engine.workflow.registry import WorkflowRegistry
+
+if TYPE_CHECKING:
+    from sip_engine.runtime import Runtime
+
+log = logging.getLogger("sip_engine.scheduler")
+
+LEASE = timedelta(minutes=5)
+KIND_WORDS = {"reminder": "Påminnelse", "warning": "Varning", "escalation": "Eskalering"}
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """No reminders are sent between ``start`` and ``end`` (Stockholm time); what falls due
+    then goes out at ``end``."""
+
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str | None) -> QuietHours | None:
+        if text is None:
+            return cls(time(20, 0), time(7, 0))
+        if text.strip().lower() in ("", "off", "av"):
+            return None
+        start, _, end = text.partition("-")
+        return cls(time.fromisoformat(start.strip()), time.fromisoformat(end.strip()))
+
+    def contains(self, moment: datetime) -> bool:
+        local = moment.astimezone(STOCKHOLM).time()
+        if self.start <= self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+
+@dataclass
+class SweepReport:
+    reminders: int = 0
+    messages: int = 0
+    held_for_quiet_hours: bool = False
+
+
+class ReminderSweeper:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        notifier: Notifier,
+        clock: Clock,
+        registry: WorkflowRegistry,
+        *,
+        base_url: str,
+        quiet_hours: QuietHours | None = None,
+        batch_size: int = 500,
+        worker_id: str | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.notifier = notifier
+        self.clock = clock
+        self.registry = registry
+        self.base_url = base_url.rstrip("/")
+        self.quiet_hours = quiet_hours
+        self.batch_size = batch_size
+        self.worker_id = worker_id or secrets.token_hex(8)
+
+    def sweep(self, max_batches: int = 10_000) -> SweepReport:
+        report = SweepReport()
+        if self.quiet_hours and self.quiet_hours.contains(self.clock.now()):
+            report.held_for_quiet_hours = True
+            return report
+        for _ in range(max_batches):
+            done, messages = self._sweep_batch()
+            report.reminders += done
+            report.messages += messages
+            if done == 0:
+                break
+        return report
+
+    def _claim(self, now: datetime) -> list[int]:
+        due = (
+            select(Reminder.id)
+            .where(
+                Reminder.status == ReminderStatus.PENDING,
+                Reminder.due_at <= now,
+                or_(Reminder.claimed_until.is_(None), Reminder.claimed_until < now),
+            )
+            .order_by(Reminder.due_at, Reminder.id)
+            .limit(self.batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        with self.sessions.begin() as session:
+            rows = session.execute(
+                update(Reminder)
+                .where(
+                    Reminder.id.in_(due.scalar_subquery()),
+                    or_(Reminder.claimed_until.is_(None), Reminder.claimed_until < now),
+                )
+                .values(claimed_by=self.worker_id, claimed_until=now + LEASE)
+                .returning(Reminder.id)
+                .execution_options(synchronize_session=False)
+            )
+            return sorted(rows.scalars())
+
+    def _sweep_batch(self) -> tuple[int, int]:
+        now = self.clock.now()
+        ids = self._claim(now)
+        if not ids:
+            return 0, 0
+        messages = 0
+        with self.sessions.begin() as session:
+            # Only rows still ours and pending: a row whose lease ran out and was taken over
+            # is not sent twice.
+            done = list(
+                session.execute(
+                    update(Reminder)
+                    .where(
+                        Reminder.id.in_(ids),
+                        Reminder.claimed_by == self.worker_id,
+                        Reminder.status == ReminderStatus.PENDING,
+                    )
+                    .values(
+                        status=ReminderStatus.SENT,
+                        processed_at=now,
+                        claimed_by=None,
+                        claimed_until=None,
+                    )
+                    .returning(Reminder.id)
+                    .execution_options(synchronize_session=False)
+                ).scalars()
+            )
+            for reminder in session.scalars(select(Reminder).where(Reminder.id.in_(done))):
+                if self._queue_message(session, reminder, now):
+                    messages += 1
+        return len(done), messages
+
+    def _queue_message(self, session: Session, reminder: Reminder, now: datetime) -> bool:
+        case = session.get_one(Case, reminder.case_id)
+        definition = self.registry.get(case.workflow_name, case.workflow_version)
+        rule = next((r for r in definition.reminders if r.id == reminder.rule_id), None)
+        label = rule.label if rule else reminder.rule_id
+        word = KIND_WORDS.get(reminder.kind, "Påminnelse")
+        name: str | None
+        if reminder.user_id is not None:
+            user = session.get_one(User, reminder.user_id)
+            address, name = user.contact_email, user.display_name
+        elif reminder.participant_id is not None:
+            participant = session.get_one(Participant, reminder.participant_id)
+            address, name = participant.email, participant.name
+        else:
+            return False
+        if not address:
+            return False  # recorded as sent: it shows on the case, there is nobody to mail
+        lines = [f"Hej {name},", "", f"{word}: {label}.", "", f"Ärende: {case.reference}"]
+        meeting = session.scalars(
+            select(Meeting)
+            .where(
+                Meeting.case_id == case.id,
+                Meeting.held_at.is_(None),
+                Meeting.cancelled_at.is_(None),
+            )
+            .order_by(Meeting.id.desc())
+            .limit(1)
+        ).first()
+        if meeting is not None and reminder.rule_id.startswith(("svar_", "mote_")):
+            lines += [f"Tid: {when_text(meeting)}", f"Plats: {where_text(meeting)}"]
+        invitation = None
+        if reminder.participant_id is not None and meeting is not None:
+            invitation = session.scalars(
+                select(Invitation).where(
+                    Invitation.meeting_id == meeting.id,
+                    Invitation.participant_id == reminder.participant_id,
+                )
+            ).first()
+        if invitation is not None and invitation.answer is None:
+            lines += ["", "Svara här:", self.notifier.answer_url(invitation)]
+        elif reminder.user_id is not None:
+            lines += ["", f"Öppna ärendet: {self.base_url}/arenden/{case.id}"]
+        lines += ["", "Med vänlig hälsning", "SIP-stöd"]
+        session.add(
+            OutboxMessage(
+                created_at=now,
+                case_id=case.id,
+                invitation_id=invitation.id if invitation else None,
+                kind=f"{reminder.kind}:{reminder.rule_id}",
+                to_address=address,
+                to_name=name,
+                subject=f"{word}: {label} ({case.reference})",
+                body_text="\n".join(lines),
+                ics=None,
+                ics_method=None,
+                message_id=f"<sip-r{reminder.id}-{secrets.token_hex(6)}@{self.notifier.domain}>",
+                status=OutboxStatus.PENDING,
+                attempts=0,
+                next_attempt_at=now,
+            )
+        )
+        return True
+
+
+def scheduler_tick(runtime: Runtime, clock: Clock | None = None) -> tuple[SweepReport, int]:
+    """One round: due reminders into the outbox, then the outbox over SMTP (if configured).
+    Returns the sweep report and the number of e-mails delivered."""
+    from sip_engine.notify.sender import OutboxSender, SmtpConfig
+
+    clock = clock or runtime.clock
+    sweeper = ReminderSweeper(
+        runtime.sessions,
+        runtime.notifier,
+        clock,
+        runtime.registry,
+        base_url=runtime.settings.base_url,
+        quiet_hours=QuietHours.parse(runtime.settings.quiet_hours),
+    )
+    report = sweeper.sweep()
+    delivered = 0
+    if runtime.settings.smtp_url and not report.held_for_quiet_hours:
+        sender = OutboxSender(
+            runtime.sessions,
+            SmtpConfig.from_url(runtime.settings.smtp_url),
+            clock,
+            runtime.settings.mail_from,
+        )
+        delivered = sender.deliver_all_due().sent
+    return report, delivered
+
+
+def _safe_tick(runtime: Runtime) -> None:
+    try:
+        scheduler_tick(runtime)
+    except Exception as exc:  # the job must survive; the rows wait for the next tick
+        log.error("scheduler tick failed (%s)", type(exc).__name__)
+
+
+def start_background_scheduler(runtime: Runtime) -> Any:
+    """The in-process scheduler of the embedded set-up: started once, by `sip-engine serve`
+    (never in the app factory, so several web workers or a reloader cannot start several)."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.add_job(
+        _safe_tick,
+        "interval",
+        seconds=runtime.settings.scheduler_interval,
+        args=[runtime],
+        id="sip-tick",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=runtime.clock.now(),
+    )
+    scheduler.start()
+    return scheduler
+
+
+def run_blocking_scheduler(runtime: Runtime) -> None:
+    """`sip-engine scheduler`: the scheduler as a process of its own (the production set-up;
+    several may run against PostgreSQL)."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    scheduler = BlockingScheduler(timezone="UTC")
+    scheduler.add_job(
+        _safe_tick,
+        "interval",
+        seconds=runtime.settings.scheduler_interval,
+        args=[runtime],
+        id="sip-tick",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=runtime.clock.now(),
+    )
+    scheduler.start()
