@@ -46,3 +46,15 @@ def test_status_json_counts_cases_per_state_and_area(
     assert counts["by_area"] == {"Centrum": {"upptack": 2, "kalla": 1}}
     table = CliRunner().invoke(main, ["status"], env={"SIP_DATABASE_URL": url})
     assert "Upptäck behov" in table.output and "Kalla / bjud in" in table.output
+
+
+def test_scheduler_once_with_a_given_time(builder: CaseBuilder, db_engine: Engine) -> None:
+    builder.open()  # the stalled-case warning falls due three days later
+    builder.session.close()
+    url = db_engine.url.render_as_string(hide_password=False)
+    env = {"SIP_DATABASE_URL": url, "SIP_QUIET_HOURS": "off", "SIP_SMTP_URL": ""}
+    early = CliRunner().invoke(main, ["scheduler", "--once", "--now", "2026-03-05T08:59"], env=env)
+    assert early.exit_code == 0, early.output
+    assert "påminnelser: 0" in early.output
+    due = CliRunner().invoke(main, ["scheduler", "--once", "--now", "2026-03-05T09:00"], env=env)
+    assert "påminnelser: 1, meddelanden: 1" in due.output
