@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, String, and_, cast, exists, func, or_, sel
 from sqlalchemy.orm import Session, aliased, contains_eager
 
 from sip_engine.clock import local_date
-from sip_engine.models import Case, Child, Meeting, PlanVersion
+from sip_engine.models import Case, Child, Meeting, PlanVersion, Reminder, ReminderStatus
 from sip_engine.workflow import Actor
 
 from .access import visible_cases
@@ -24,6 +24,7 @@ ATTENTION_LABELS = {
     "stalled": "Står still i upptäck",
     "meeting_passed": "Mötestiden har passerat",
     "follow_up_due": "Uppföljning snart eller försenad",
+    "escalated": "Eskalerad av schemaläggaren",
 }
 
 
@@ -50,12 +51,24 @@ def _follow_up_by(day: date) -> ColumnElement[bool]:
     )
 
 
+def _escalated() -> ColumnElement[bool]:
+    """An escalation the scheduler sent while the case has stood in its current step."""
+    return exists().where(
+        Reminder.case_id == Case.id,
+        Reminder.kind == "escalation",
+        Reminder.status == ReminderStatus.SENT,
+        Reminder.state == Case.state,
+        Reminder.created_at >= Case.state_entered_at,
+    )
+
+
 def attention_conditions(now: datetime) -> dict[str, ColumnElement[bool]]:
     today = local_date(now)
     return {
         "stalled": and_(Case.state == "upptack", Case.state_entered_at < now - STALLED_AFTER),
         "meeting_passed": and_(Case.state == "kalla", _open_meeting_before(now)),
         "follow_up_due": and_(Case.state == "folj_upp", _follow_up_by(today + FOLLOW_UP_SOON)),
+        "escalated": and_(Case.closed_at.is_(None), _escalated()),
     }
 
 

@@ -50,3 +50,32 @@ def test_local_mail_view_shows_the_unit_s_messages_only(
     login(client, "bup")
     assert client.get("/post").status_code == 404
     assert len(mail_builder.session.scalars(select(OutboxMessage)).all()) == 3
+
+
+def test_escalations_appear_under_needs_attention(
+    coordinator_client: FlaskClient, mail_builder: CaseBuilder, db_engine, notifier, registry
+) -> None:
+    from datetime import timedelta
+
+    from sip_engine.db import make_session_factory
+    from sip_engine.scheduler import ReminderSweeper
+
+    case = mail_builder.open()
+    page = coordinator_client.get("/").get_data(as_text=True)
+    assert "Eskalerad av schemaläggaren" not in page
+    mail_builder.clock.advance(timedelta(days=10))
+    ReminderSweeper(
+        make_session_factory(db_engine),
+        notifier,
+        mail_builder.clock,
+        registry,
+        base_url="http://sip.test",
+    ).sweep()
+    page = coordinator_client.get("/").get_data(as_text=True)
+    assert case.reference in page and "Eskalerad av schemaläggaren" in page
+    listing = coordinator_client.get("/arenden?attention=1").get_data(as_text=True)
+    assert case.reference in listing
+    # Handled: the case moves on, and the escalation no longer counts.
+    mail_builder.fire(case, "forbered")
+    page = coordinator_client.get("/").get_data(as_text=True)
+    assert "Eskalerad av schemaläggaren" not in page
