@@ -81,7 +81,13 @@ def status(as_json: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
-def serve(host: str, port: int, threads: int) -> None:
+@click.option(
+    "--scheduler/--no-scheduler",
+    default=True,
+    show_default=True,
+    help="Run the scheduler in this process (off when separate scheduler processes run).",
+)
+def serve(host: str, port: int, threads: int, scheduler: bool) -> None:
     """Serve the web UI with waitress (a production WSGI server)."""
     import waitress
 
@@ -91,9 +97,10 @@ def serve(host: str, port: int, threads: int) -> None:
     runtime = build_runtime(settings)
     upgrade(runtime.engine)
     app = create_app(runtime=runtime)
-    from .scheduler import start_background_scheduler
+    if scheduler:
+        from .scheduler import start_background_scheduler
 
-    start_background_scheduler(runtime)  # once, in this process only
+        start_background_scheduler(runtime)  # once, in this process only
     click.echo(f"SIP-stöd körs på http://{host}:{port}/  (avsluta med Ctrl+C)")
     waitress.serve(app, host=host, port=port, threads=threads, ident="sip-engine")
 
