@@ -207,3 +207,7 @@ def workflows_diagram(name: str) -> None:
         click.echo(f"Fel: {exc}", err=True)
         sys.exit(1)
     click.echo(mermaid(definition), nl=False)
+
+
+if __name__ == "__main__":  # python -m sip_engine.cli
+    main()
