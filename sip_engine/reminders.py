@@ -73,16 +73,7 @@ class _Facts:
 
     def __init__(self, session: Session, case: Case, today: date) -> None:
         self.session, self.case = session, case
-        self.meeting = session.scalars(
-            select(Meeting)
-            .where(
-                Meeting.case_id == case.id,
-                Meeting.held_at.is_(None),
-                Meeting.cancelled_at.is_(None),
-            )
-            .order_by(Meeting.id.desc())
-            .limit(1)
-        ).first()
+        self.meeting = session.scalars(Meeting.open_for(case.id)).first()
         self.invitations = (
             list(
                 session.scalars(select(Invitation).where(Invitation.meeting_id == self.meeting.id))

@@ -183,16 +183,7 @@ class ReminderSweeper:
         if not address:
             return False  # recorded as sent: it shows on the case, there is nobody to mail
         lines = [f"Hej {name},", "", f"{word}: {label}.", "", f"Ärende: {case.reference}"]
-        meeting = session.scalars(
-            select(Meeting)
-            .where(
-                Meeting.case_id == case.id,
-                Meeting.held_at.is_(None),
-                Meeting.cancelled_at.is_(None),
-            )
-            .order_by(Meeting.id.desc())
-            .limit(1)
-        ).first()
+        meeting = session.scalars(Meeting.open_for(case.id)).first()
         if meeting is not None and reminder.rule_id.startswith(("svar_", "mote_")):
             lines += [f"Tid: {when_text(meeting)}", f"Plats: {where_text(meeting)}"]
         invitation = None
@@ -263,12 +254,8 @@ def _safe_tick(runtime: Runtime) -> None:
         log.error("scheduler tick failed (%s)", type(exc).__name__)
 
 
-def start_background_scheduler(runtime: Runtime) -> Any:
-    """The in-process scheduler of the embedded set-up: started once, by `sip-engine serve`
-    (never in the app factory, so several web workers or a reloader cannot start several)."""
-    from apscheduler.schedulers.background import BackgroundScheduler
-
-    scheduler = BackgroundScheduler(timezone="UTC")
+def _add_tick_job(scheduler: Any, runtime: Runtime) -> None:
+    # One job, never overlapping itself; missed runs collapse into one.
     scheduler.add_job(
         _safe_tick,
         "interval",
@@ -279,6 +266,15 @@ def start_background_scheduler(runtime: Runtime) -> Any:
         coalesce=True,
         next_run_time=runtime.clock.now(),
     )
+
+
+def start_background_scheduler(runtime: Runtime) -> Any:
+    """The in-process scheduler of the embedded set-up: started once, by `sip-engine serve`
+    (never in the app factory, so several web workers or a reloader cannot start several)."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    scheduler = BackgroundScheduler(timezone="UTC")
+    _add_tick_job(scheduler, runtime)
     scheduler.start()
     return scheduler
 
@@ -289,14 +285,5 @@ def run_blocking_scheduler(runtime: Runtime) -> None:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     scheduler = BlockingScheduler(timezone="UTC")
-    scheduler.add_job(
-        _safe_tick,
-        "interval",
-        seconds=runtime.settings.scheduler_interval,
-        args=[runtime],
-        id="sip-tick",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=runtime.clock.now(),
-    )
+    _add_tick_job(scheduler, runtime)
     scheduler.start()

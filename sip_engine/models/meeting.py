@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, Select, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, str_enum
@@ -36,6 +36,17 @@ class Meeting(Base):
     leader: Mapped[Participant | None] = relationship(foreign_keys=[leader_participant_id])
     recorder: Mapped[Participant | None] = relationship(foreign_keys=[recorder_participant_id])
     attendance: Mapped[list[MeetingAttendance]] = relationship(order_by="MeetingAttendance.id")
+
+    @classmethod
+    def open_for(cls, case_id: int) -> Select[Meeting]:
+        """The case's open meeting (being prepared or held): the newest one neither held
+        nor cancelled. The one query every layer uses for "the meeting"."""
+        return (
+            select(cls)
+            .where(cls.case_id == case_id, cls.held_at.is_(None), cls.cancelled_at.is_(None))
+            .order_by(cls.id.desc())
+            .limit(1)
+        )
 
     @property
     def is_open(self) -> bool:

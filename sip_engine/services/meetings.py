@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sip_engine.models import (
@@ -37,14 +36,7 @@ class MeetingInput:
 
 
 def open_meeting(session: Session, case: Case) -> Meeting | None:
-    return session.scalars(
-        select(Meeting)
-        .where(
-            Meeting.case_id == case.id, Meeting.held_at.is_(None), Meeting.cancelled_at.is_(None)
-        )
-        .order_by(Meeting.id.desc())
-        .limit(1)
-    ).first()
+    return session.scalars(Meeting.open_for(case.id)).first()
 
 
 def schedule_meeting(

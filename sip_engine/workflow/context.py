@@ -100,15 +100,7 @@ class TransitionContext:
     def open_meeting(self) -> Meeting | None:
         """The meeting being prepared or held: the newest one not held and not cancelled."""
         return self.session.scalars(
-            select(Meeting)
-            .where(
-                Meeting.case_id == self.case.id,
-                Meeting.held_at.is_(None),
-                Meeting.cancelled_at.is_(None),
-            )
-            .options(selectinload(Meeting.attendance))
-            .order_by(Meeting.id.desc())
-            .limit(1)
+            Meeting.open_for(self.case.id).options(selectinload(Meeting.attendance))
         ).first()
 
     @cached_property
