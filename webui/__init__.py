@@ -6,6 +6,7 @@ SIP_* environment through sip_engine.config.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from sip_engine.clock import Clock
 from sip_engine.config import Settings, load_settings
+from sip_engine.db import reset_writes_ahead, set_writes_ahead
 from sip_engine.runtime import Runtime, build_runtime
 
 login_manager = LoginManager()
@@ -71,6 +73,36 @@ def create_app(
         app.register_blueprint(module.bp)
     errors.register(app)
     filters.register(app)
+
+    @app.before_request
+    def _writes_take_the_lock_first() -> None:
+        # A form post will write: on SQLite take the write lock when its transaction begins,
+        # so it waits for a concurrent writer instead of failing (see db.writes_ahead).
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            g.writes_ahead = set_writes_ahead(True)
+
+    @app.after_request
+    def _write_audit(response: Any) -> Any:
+        from webui.context import write_audit
+
+        # The page is made: end the request's own transaction first, so the audit's write
+        # never waits on a lock this request itself still holds.
+        request_db = g.pop("db", None)
+        if request_db is not None:
+            request_db.close()
+        try:
+            write_audit()
+        except Exception as exc:
+            # No read may go unaudited: without its audit row the page is not served.
+            logging.getLogger("sip_engine.web").error("audit not written (%s)", type(exc).__name__)
+            return app.response_class("Något gick fel. Försök igen.", status=500)
+        return response
+
+    @app.teardown_request
+    def _reset_writes_ahead(_exc: BaseException | None) -> None:
+        token = g.pop("writes_ahead", None)
+        if token is not None:
+            reset_writes_ahead(token)
 
     @app.teardown_appcontext
     def _close_db(_exc: BaseException | None) -> None:

@@ -40,12 +40,12 @@ from sip_engine.services import consent as consent_service
 from sip_engine.services import meetings as meeting_service
 from sip_engine.services import participants as participant_service
 from sip_engine.services import plans as plan_service
-from sip_engine.services.access import consent_allows_details, log_access
+from sip_engine.services.access import consent_allows_details
 from sip_engine.services.common import CaseClosed, ValidationError
 from sip_engine.services.queries import CaseFilter, search_cases
 from sip_engine.workflow import CaseConflict, NotPermitted, WorkflowError
 
-from .context import actor, case_or_404, db, now, remote_addr, require_role, runtime
+from .context import actor, audit, case_or_404, db, now, require_role, runtime
 from .forms import FormReader, local_input
 
 bp = Blueprint("cases", __name__, url_prefix="/arenden")
@@ -123,8 +123,7 @@ def list_cases() -> ResponseReturnValue:
     )
     areas = list(session.scalars(select(NosamArea).order_by(NosamArea.name)))
     query = {k: v for k, v in args.items() if k != "page" and v}
-    log_access(session, me, "case_list", now(), remote_addr=remote_addr())
-    session.commit()
+    audit("case_list")
     return render_template(
         "cases/list.html",
         page=page,
@@ -312,7 +311,6 @@ def _case_context(case: Case) -> dict[str, Any]:
 def show(case_id: int) -> ResponseReturnValue:
     case = case_or_404(case_id, "case_page")
     context = _case_context(case)
-    db().commit()  # the read audit
     return render_template("cases/show.html", **context)
 
 

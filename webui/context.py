@@ -86,11 +86,32 @@ def require_role(*roles: Role) -> None:
         abort(404)
 
 
+def audit(action: str, case_id: int | None = None) -> None:
+    """Note a read for the audit log; written after the response is made, in a transaction
+    of its own (see ``write_audit``)."""
+    entries: list[tuple[str, int | None]] = g.setdefault("audit", [])
+    if (action, case_id) not in entries:
+        entries.append((action, case_id))
+
+
+def write_audit() -> None:
+    """Write the request's audit rows in their own short transaction that starts with the
+    write: reads are never turned into writes (on SQLite that fails under concurrent writes),
+    and a rolled-back change still leaves its reads audited."""
+    entries = g.pop("audit", [])
+    if not entries:
+        return
+    me, moment, address = actor(), now(), remote_addr()
+    with runtime().sessions.begin() as session:
+        for action, case_id in entries:
+            log_access(session, me, action, moment, case_id=case_id, remote_addr=address)
+
+
 def case_or_404(case_id: int, action: str) -> Case:
     """Load a case the signed-in user may see, auditing the read; anything else is a 404,
     so a forbidden case looks exactly like a missing one."""
     case = get_visible_case(db(), actor(), case_id)
     if case is None:
         abort(404)
-    log_access(db(), actor(), action, now(), case_id=case.id, remote_addr=remote_addr())
+    audit(action, case.id)
     return case

@@ -36,7 +36,6 @@ def sip_document(case_id: int) -> ResponseReturnValue:
         plan = plan_service.current_plan(db(), case) or plan_service.draft_plan(db(), case)
     participants = {p.id: p for p in case.participants}
     meeting = meeting_service.open_meeting(db(), case)
-    db().commit()  # read audit
     return render_template(
         "documents/sip.html",
         case=case,

@@ -7,7 +7,6 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from sip_engine.models import Role
-from sip_engine.services.access import log_access
 from sip_engine.services.queries import (
     CaseFilter,
     counts_by_state,
@@ -15,7 +14,7 @@ from sip_engine.services.queries import (
     upcoming_meetings,
 )
 
-from .context import actor, db, now, remote_addr, runtime
+from .context import actor, audit, db, now, runtime
 
 bp = Blueprint("home", __name__)
 
@@ -43,8 +42,7 @@ def index() -> ResponseReturnValue:
         moment,
     )
     meetings = upcoming_meetings(session, me, moment, mine_only=mine_only)
-    log_access(session, me, "start_page", moment, remote_addr=remote_addr())
-    session.commit()
+    audit("start_page")
     return render_template(
         "home.html",
         definition=definition,

@@ -22,11 +22,14 @@ def visible_cases(actor: Actor) -> Select[Case]:
     if actor.role in (Role.SAMORDNARE, Role.CHEF) and actor.organisation_id is not None:
         return stmt.where(Case.unit_id == actor.organisation_id)
     if actor.role is Role.DELTAGARE and actor.professional_id is not None:
+        # IN over the professional's few participations: SQLite plans the equivalent
+        # correlated EXISTS as an index scan per case (seconds at 10,000 cases).
         return stmt.where(
-            exists().where(
-                Participant.case_id == Case.id,
-                Participant.professional_id == actor.professional_id,
-                Participant.removed_at.is_(None),
+            Case.id.in_(
+                select(Participant.case_id).where(
+                    Participant.professional_id == actor.professional_id,
+                    Participant.removed_at.is_(None),
+                )
             )
         )
     return stmt.where(false())

@@ -239,3 +239,19 @@ def test_sip_document_and_workflow_pages(
     script = coordinator_client.get("/static/vendor/mermaid/mermaid.min.js")
     assert script.status_code == 200
     script.close()
+
+
+def test_search_folds_swedish_letters(
+    coordinator_client: FlaskClient, world: World, session: Session
+) -> None:
+    token = csrf_token(coordinator_client, "/arenden/nytt")
+    response = coordinator_client.post(
+        "/arenden/nytt",
+        data=_new_case_form(
+            world, token, first_name="Åsa", last_name="Öberg", identity_number="20120503-1238"
+        ),
+    )
+    assert response.status_code == 302
+    for term in ("öberg", "ÖBERG", "åsa ö"):
+        page = coordinator_client.get(f"/arenden?q={term}").get_data(as_text=True)
+        assert "1 ärende" in page, term
