@@ -42,3 +42,9 @@ def test_rescheduling_keeps_the_time_in_the_step(builder: CaseBuilder) -> None:
     builder.plan_meeting(case, in_days=10)
     builder.fire(case, "boka_om")
     assert case.state_entered_at == entered
+
+
+def test_the_shared_machine_keeps_no_case_after_firing(builder: CaseBuilder) -> None:
+    builder.case_in("folj_upp")
+    machine = builder.engine.registry.compiled("sip", 1).machine
+    assert machine.models == []  # one machine per version; no model kept per case
