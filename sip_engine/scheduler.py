@@ -119,12 +119,17 @@ class ReminderSweeper:
             .order_by(Reminder.due_at, Reminder.id)
             .limit(self.batch_size)
             .with_for_update(skip_locked=True)
+            # Run once. As a plain IN (subquery), PostgreSQL may put it on the inner side of a
+            # nested loop and rerun it for every row; each rerun skips the rows this statement
+            # has already claimed and takes the next ones, so one claim took every due row.
+            .cte("due")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
         )
         with self.sessions.begin() as session:
             rows = session.execute(
                 update(Reminder)
                 .where(
-                    Reminder.id.in_(due.scalar_subquery()),
+                    Reminder.id.in_(select(due.c.id)),
                     or_(Reminder.claimed_until.is_(None), Reminder.claimed_until < now),
                 )
                 .values(claimed_by=self.worker_id, claimed_until=now + LEASE)

@@ -153,12 +153,17 @@ class OutboxSender:
             .order_by(OutboxMessage.id)
             .limit(self.batch_size)
             .with_for_update(skip_locked=True)  # PostgreSQL; SQLite serialises writers
+            # Evaluated once: as a plain IN (subquery) PostgreSQL may rerun it per row of a
+            # nested loop, and each rerun skips what this statement already locked, so one
+            # claim could take every due row instead of one batch.
+            .cte("due_mail")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
         )
         with self.sessions.begin() as session:
             rows = session.execute(
                 update(OutboxMessage)
                 .where(
-                    OutboxMessage.id.in_(due.scalar_subquery()),
+                    OutboxMessage.id.in_(select(due.c.id)),
                     # re-checked on the locked row, so two claims never share one
                     or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
                 )
