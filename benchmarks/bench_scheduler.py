@@ -657,7 +657,7 @@ def empty_sweeps(runtime: Runtime, runs: int) -> tuple[Latency, Latency, dict[st
         raise RuntimeError("something was still due")
     claims = {
         name: next(
-            (s, p) for s, p in seen if s.lstrip().upper().startswith(f"UPDATE {name.upper()} ")
+            (s, p) for s, p in seen if f"UPDATE {name} SET claimed_by" in " ".join(s.split())
         )
         for name in ("reminder", "outbox_message")
     }
@@ -689,7 +689,7 @@ def due_claim(runtime: Runtime, now: datetime) -> tuple[str, Any]:
         if sweeper.sweep().reminders:
             raise RuntimeError("something was due three hours ago")
     statement, parameters = next(
-        (s, p) for s, p in seen if s.lstrip().upper().startswith("UPDATE REMINDER ")
+        (s, p) for s, p in seen if "UPDATE reminder SET claimed_by" in " ".join(s.split())
     )
 
     def stored(moment: datetime) -> Any:  # as the driver receives it
