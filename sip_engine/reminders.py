@@ -212,7 +212,11 @@ def sync_case_reminders(
     definition = definition or _registry().get(case.workflow_name, case.workflow_version)
     wanted = {w.key: w for w in wanted_reminders(session, case, definition, now)}
     existing = {
-        r.key: r for r in session.scalars(select(Reminder).where(Reminder.case_id == case.id))
+        r.key: r
+        for r in session.scalars(
+            # Placement reminders share the case id; their own sync reconciles them.
+            select(Reminder).where(Reminder.case_id == case.id, Reminder.placement_id.is_(None))
+        )
     }
     for key, row in existing.items():
         if row.status is ReminderStatus.PENDING and key not in wanted:

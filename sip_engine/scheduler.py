@@ -171,6 +171,12 @@ class ReminderSweeper:
         return len(done), messages
 
     def _queue_message(self, session: Session, reminder: Reminder, now: datetime) -> bool:
+        if reminder.placement_id is not None:
+            from sip_engine.placement_reminders import queue_placement_reminder
+
+            return queue_placement_reminder(
+                session, reminder, now, self.notifier, self.registry, self.base_url
+            )
         case = session.get_one(Case, reminder.case_id)
         definition = self.registry.get(case.workflow_name, case.workflow_version)
         rule = next((r for r in definition.reminders if r.id == reminder.rule_id), None)

@@ -30,13 +30,26 @@ from .notify import (
 )
 from .organisation import NosamArea, Organisation
 from .people import Child, Professional, Relative
+from .placement import (
+    HEALTH_EXAM_PART_LABELS,
+    PLACEMENT_BASIS_LABELS,
+    PLACEMENT_FORM_LABELS,
+    HealthExamPart,
+    HealthExamRequest,
+    Placement,
+    PlacementBasis,
+    PlacementForm,
+)
 from .plan import PlanInsats, PlanVersion
 from .security import AccessLog, LoginAttempt
 from .user import User
 
 __all__ = [
+    "HEALTH_EXAM_PART_LABELS",
     "HUVUDMAN_PARTIES",
     "PARTY_LABELS",
+    "PLACEMENT_BASIS_LABELS",
+    "PLACEMENT_FORM_LABELS",
     "AccessLog",
     "Answer",
     "Base",
@@ -47,6 +60,8 @@ __all__ = [
     "ConsentForm",
     "EventKind",
     "FunctionRole",
+    "HealthExamPart",
+    "HealthExamRequest",
     "HistoryIsAppendOnly",
     "IdentityKind",
     "Invitation",
@@ -62,6 +77,9 @@ __all__ = [
     "Participant",
     "ParticipantKind",
     "Party",
+    "Placement",
+    "PlacementBasis",
+    "PlacementForm",
     "PlanInsats",
     "PlanVersion",
     "Professional",

@@ -104,3 +104,7 @@ class EventKind(enum.StrEnum):
     PLAN_ADOPTED = "plan_adopted"
     CHILD_VOICE_RECORDED = "child_voice_recorded"
     INVITATION_ANSWERED = "invitation_answered"
+    PLACEMENT_REGISTERED = "placement_registered"
+    PLACEMENT_TRANSITION = "placement_transition"
+    HEALTH_EXAM_CHANGED = "health_exam_changed"
+    HEALTH_EXAM_REFUSED = "health_exam_refused"

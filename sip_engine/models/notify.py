@@ -113,3 +113,7 @@ class Reminder(Base):
     processed_at: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[datetime | None]
+    # Set on reminders from the placement and health-examination rules (the case's own
+    # reminder sync leaves these rows alone); the region contact is reached through the exam.
+    placement_id: Mapped[int | None] = mapped_column(ForeignKey("placement.id"), index=True)
+    health_exam_id: Mapped[int | None] = mapped_column(ForeignKey("health_exam_request.id"))

@@ -22,7 +22,13 @@ class LinkClaims:
 class AnswerLinks:
     def __init__(self, secret: str, base_url: str) -> None:
         self._serializer = URLSafeSerializer(secret, salt="sip-answer-link")
+        self._secret = secret
         self.base_url = base_url.rstrip("/")
+
+    def serializer(self, salt: str) -> URLSafeSerializer:
+        """A serializer with the same secret for another kind of personal link; the salt
+        keeps one kind of link from being accepted as another."""
+        return URLSafeSerializer(self._secret, salt=salt)
 
     def token(self, invitation_id: int, meeting_id: int, participant_id: int, nonce: str) -> str:
         return str(self._serializer.dumps([invitation_id, meeting_id, participant_id, nonce]))
@@ -43,3 +49,38 @@ class AnswerLinks:
         ):
             raise BadLink("Länken är ogiltig.")
         return LinkClaims(data[0], data[1], data[2], data[3])
+
+
+@dataclass(frozen=True)
+class HealthExamClaims:
+    exam_id: int
+    placement_id: int
+    nonce: str
+
+
+class HealthExamLinks:
+    """The region contact's personal link to one health-examination part."""
+
+    def __init__(self, answer_links: AnswerLinks) -> None:
+        self._serializer = answer_links.serializer("sip-health-exam-link")
+        self.base_url = answer_links.base_url
+
+    def token(self, exam_id: int, placement_id: int, nonce: str) -> str:
+        return str(self._serializer.dumps([exam_id, placement_id, nonce]))
+
+    def url(self, token: str) -> str:
+        return f"{self.base_url}/halsoundersokning/{token}"
+
+    def verify(self, token: str) -> HealthExamClaims:
+        try:
+            data = self._serializer.loads(token)
+        except BadSignature:
+            raise BadLink("Länken är ogiltig.") from None
+        if (
+            not isinstance(data, list)
+            or len(data) != 3
+            or not all(isinstance(v, int) for v in data[:2])
+            or not isinstance(data[2], str)
+        ):
+            raise BadLink("Länken är ogiltig.")
+        return HealthExamClaims(data[0], data[1], data[2])

@@ -18,7 +18,15 @@ from sip_engine.models.enums import Role
 
 REMINDER_KINDS = frozenset({"reminder", "warning", "escalation"})
 REMINDER_ANCHORS = frozenset(
-    {"state_entered", "meeting_called", "meeting_start", "follow_up_date", "consent_expires"}
+    {
+        "state_entered",
+        "meeting_called",
+        "meeting_start",
+        "follow_up_date",
+        "consent_expires",
+        # placement workflow: each 6-monthly övervägande/omprövning date of the placement
+        "review_date",
+    }
 )
 REMINDER_RECIPIENTS = frozenset(
     {
@@ -27,9 +35,18 @@ REMINDER_RECIPIENTS = frozenset(
         "samordningsansvarig",
         "unanswered_participants",
         "confirmed_participants",
+        # health-examination workflow: the contact at the region clinic the request went to
+        "region_contact",
     }
 )
-REMINDER_CONDITIONS = frozenset({"meeting_later_than_offset", "called_party_unanswered"})
+REMINDER_CONDITIONS = frozenset(
+    {
+        "meeting_later_than_offset",
+        "called_party_unanswered",
+        # placement workflow: no SIP meeting held on the child's case since the phase began
+        "phase_meeting_missing",
+    }
+)
 DAY_KINDS = frozenset({"calendar", "working"})
 
 _LINE = "__line__"
@@ -66,6 +83,8 @@ class TriggerDef:
     guards: tuple[str, ...] = ()
     actions: tuple[str, ...] = ()
     requires_reason: bool = False
+    # The holder of a personal link (a region contact without an account) may fire it.
+    link: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,6 +111,8 @@ class WorkflowDefinition:
     close_reasons: Mapping[str, str] = field(default_factory=dict)
     reminders: tuple[ReminderRule, ...] = ()
     legal_references: tuple[str, ...] = ()
+    # Named deadlines in days (e.g. the health examination's time offered within 28 days).
+    deadlines: Mapping[str, int] = field(default_factory=dict)
     source: str = "<memory>"
 
     @property
@@ -192,12 +213,24 @@ def parse_definition(
             guards=guards,
             actions=actions,
             requires_reason=bool(entry.get("requires_reason", False)),
+            link=bool(entry.get("link", False)),
         )
 
     close_reasons_raw = data.get("close_reasons") or {}
     if not isinstance(close_reasons_raw, Mapping):
         raise fail(data, "workflow: 'close_reasons' must be a mapping of code to label")
     close_reasons = {str(k): str(v) for k, v in close_reasons_raw.items() if k != _LINE}
+
+    deadlines_raw = data.get("deadlines") or {}
+    if not isinstance(deadlines_raw, Mapping):
+        raise fail(data, "workflow: 'deadlines' must be a mapping of name to days")
+    deadlines: dict[str, int] = {}
+    for key, days in deadlines_raw.items():
+        if key == _LINE:
+            continue
+        if not isinstance(days, int) or days < 0:
+            raise fail(deadlines_raw, f"deadline '{key}': must be a whole number of days")
+        deadlines[str(key)] = days
 
     reminders: list[ReminderRule] = []
     for entry in _as_list(data.get("reminders")):
@@ -250,6 +283,7 @@ def parse_definition(
         close_reasons=close_reasons,
         reminders=tuple(reminders),
         legal_references=tuple(str(r) for r in _as_list(data.get("legal_references"))),
+        deadlines=deadlines,
         source=source,
     )
 
