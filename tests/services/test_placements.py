@@ -30,8 +30,13 @@ from sip_engine.notify.sender import OutboxSender, SmtpConfig
 from sip_engine.scheduler import ReminderSweeper
 from sip_engine.services import placements
 from sip_engine.services.common import ValidationError
-from sip_engine.workflow import Actor, IllegalTransition, NotPermitted, ReasonRequired
-from sip_engine.workflow import WorkflowRegistry
+from sip_engine.workflow import (
+    Actor,
+    IllegalTransition,
+    NotPermitted,
+    ReasonRequired,
+    WorkflowRegistry,
+)
 
 from ..placement_helpers import FTV_CONTACT, VC_CONTACT, folktandvarden, new_placement
 from ..smtp import SmtpServer
@@ -91,8 +96,15 @@ def _sweeper(
     )
 
 
-def _pending(session: Session, placement: Placement) -> set[str]:
+def _fresh(session: Session) -> None:
+    """See what other connections (the sweeper) wrote: end the read snapshot SQLite keeps
+    while a transaction is open, and reload every object."""
+    session.rollback()
     session.expire_all()
+
+
+def _pending(session: Session, placement: Placement) -> set[str]:
+    _fresh(session)
     return {
         f"{r.rule_id}:{r.recipient}"
         for r in session.scalars(
@@ -283,7 +295,7 @@ def test_nothing_happens_reminder_on_day_21_and_escalation_on_day_29(
     clock.set(start + timedelta(days=40))
     assert len(exam_mail()) == 6
     # Both parts show as overdue.
-    session.expire_all()
+    _fresh(session)
     placement = session.scalars(select(Placement)).one()
     assert all(
         placements.exam_overdue(registry, e, local_date(clock.now()))
@@ -406,6 +418,7 @@ def test_ending_the_placement_moves_through_infor_avslut_and_efter_with_their_si
     # No meeting held in the phase: the coordinator is warned after 14 days.
     clock.set(_days_later(clock.now(), 14))
     _sweeper(db_engine, notifier, clock, registry).sweep()
+    _fresh(session)
     warned = session.scalars(
         select(OutboxMessage).where(OutboxMessage.kind == "warning:infor_avslut_sip_saknas")
     ).one()
@@ -448,11 +461,14 @@ def test_ending_the_placement_moves_through_infor_avslut_and_efter_with_their_si
     clock.set(efter.due_at)
     run = _sweeper(db_engine, notifier, clock, registry)
     run.sweep()
-    session.expire_all()
+    _fresh(session)
     assert session.get_one(Reminder, efter.id).status is ReminderStatus.SENT
-    assert session.scalars(
-        select(OutboxMessage).where(OutboxMessage.kind == "warning:efter_sip_saknas")
-    ).all() == []
+    assert (
+        session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "warning:efter_sip_saknas")
+        ).all()
+        == []
+    )
     phases = placements.placement_phases(session, registry, placement)
     assert [(p.state, p.meeting_held) for p in phases] == [
         ("fore", False),
@@ -481,8 +497,9 @@ def test_a_planned_placement_waits_in_fore_and_links_the_open_case(
     clock: FixedClock,
 ) -> None:
     ftv = folktandvarden(session, world)
-    from ..world import CaseBuilder
     from sip_engine.workflow import WorkflowEngine
+
+    from ..world import CaseBuilder
 
     existing = CaseBuilder(session, world, WorkflowEngine(registry, clock), clock).open()
     placement = placements.register_placement(
