@@ -67,9 +67,21 @@ def create_app(
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
 
-    from webui import admin, answers, auth, cases, documents, errors, filters, home, mail, system
+    from webui import (
+        admin,
+        answers,
+        auth,
+        cases,
+        documents,
+        errors,
+        filters,
+        home,
+        mail,
+        placements,
+        system,
+    )
 
-    for module in (auth, home, cases, documents, admin, system, answers, mail):
+    for module in (auth, home, cases, documents, admin, system, answers, mail, placements):
         app.register_blueprint(module.bp)
     errors.register(app)
     filters.register(app)
