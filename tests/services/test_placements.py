@@ -588,3 +588,22 @@ def test_registration_is_validated(
     }
     session.rollback()
     assert session.scalar(select(func.count()).select_from(Placement)) == 0
+
+
+def test_a_change_to_the_case_leaves_the_placement_reminders_alone(
+    session: Session,
+    world: World,
+    registry: WorkflowRegistry,
+    notifier: Notifier,
+    clock: FixedClock,
+) -> None:
+    placement = _start(session, world, registry, notifier, clock)
+    before = _pending(session, placement)
+    assert "halsa_forsenad:region_contact" in before
+    case = session.get_one(Case, placement.case_id)
+    # Any case edit re-syncs the case's own reminders (record_change → sync_case_reminders).
+    placements.cases.record_child_voice(
+        session, case, world.actor, clock.now(), voice="Jag vill bo nära min skola."
+    )
+    session.commit()
+    assert _pending(session, placement) == before
