@@ -28,15 +28,19 @@ from sip_engine.clock import FixedClock, local_date, stockholm
 from sip_engine.identity import make_identity_number
 from sip_engine.models import (
     Case,
+    CaseEvent,
     Child,
     Consent,
     ConsentForm,
     FunctionRole,
+    HealthExamRequest,
     MeetingFormat,
     NosamArea,
     Organisation,
     Participant,
     Party,
+    PlacementBasis,
+    PlacementForm,
     Professional,
     RaisedBy,
     RelativeKind,
@@ -44,7 +48,7 @@ from sip_engine.models import (
     User,
 )
 from sip_engine.passwords import hash_password
-from sip_engine.services import cases, consent, meetings, participants, plans
+from sip_engine.services import cases, consent, meetings, participants, placements, plans
 from sip_engine.workflow import Actor, WorkflowDefinition, WorkflowEngine
 
 SEED = 2021  # the year of ÖK barn och unga; any fixed value keeps the demo deterministic
@@ -711,6 +715,7 @@ class _Demo:
         self._users()
         for area, state, story in self._case_plan():
             _CaseRun(self, area).play(state, story)
+        self._placements()
 
     def _areas(self) -> None:
         existing = {a.name: a for a in self.session.scalars(select(NosamArea))}
@@ -822,6 +827,142 @@ class _Demo:
             if area not in self.coordinators:
                 username = f"samordnare.{_slug(area)}"
                 self.coordinators[area] = user(username, Role.SAMORDNARE, area, lead[area], unknown)
+        self.session.flush()
+
+    # Placements: a few in each demo coordinator's unit, some with overdue examinations, so
+    # "Placerade barn" has something to show.
+
+    def _placements(self) -> None:
+        registry = self.workflow.registry
+        notifier = self.workflow.notifier
+        # (area, form, basis, days since the start, what has happened to the two parts)
+        plan: tuple[tuple[str, PlacementForm, PlacementBasis, int, str], ...] = (
+            (HOME_AREA, PlacementForm.FAMILJEHEM, PlacementBasis.LVU, 40, "nothing"),
+            (HOME_AREA, PlacementForm.JOURHEM, PlacementBasis.SOL, 25, "one_done"),
+            (HOME_AREA, PlacementForm.HVB, PlacementBasis.SOL, 70, "both_done"),
+            (HOME_AREA, PlacementForm.FAMILJEHEM, PlacementBasis.SOL, -14, "planned"),
+            (SECOND_AREA, PlacementForm.HVB, PlacementBasis.LVU, 10, "oral_not_needed"),
+            (SECOND_AREA, PlacementForm.SIS, PlacementBasis.LVU, 35, "nothing"),
+        )
+        used: set[int] = set()
+        for area, form, basis, days_ago, story in plan:
+            unit = self.orgs[self.unit_name(area, "socialtjänst")]
+            start = self.today - timedelta(days=days_ago)
+            registered = min(self.now, stockholm(start.year, start.month, start.day, 10, 0))
+            if days_ago < 0:
+                registered = self.now - timedelta(hours=2)
+            # A case whose story had ended by then, so its history stays in time order.
+            last_event = (
+                select(func.max(CaseEvent.at)).where(CaseEvent.case_id == Case.id).scalar_subquery()
+            )
+            case = self.session.scalars(
+                select(Case)
+                .where(
+                    Case.unit_id == unit.id,
+                    Case.closed_at.is_(None),
+                    Case.child_id.not_in(used or {0}),
+                    last_event <= registered,
+                )
+                .order_by(Case.id)
+                .limit(1)
+            ).first()
+            if case is not None:
+                child_id = case.child_id
+            else:
+                # No case old enough: a child placed without one (the placement opens it).
+                female = self.rng.random() < 0.5
+                birth = _years_before(self.today, self.rng.randrange(6, 17)) - timedelta(
+                    days=self.rng.randrange(0, 365)
+                )
+                last_name = next(self.surnames)
+                guardian = f"{self.rng.choice(_WOMEN)} {last_name}"
+                child_id = cases.register_child(
+                    self.session,
+                    first_name=next(self.girls if female else self.boys),
+                    last_name=last_name,
+                    relatives=[cases.GuardianInput(guardian, _email(guardian, "example.se"))],
+                    identity_number=self.identity_number(
+                        self.rng, birth, female=female, coordination=False
+                    ),
+                    today=self.today,
+                ).id
+            used.add(child_id)
+            actor = Actor.for_user(self.coordinators[area])
+            self.clock.set(registered)
+            contacts = []
+            for kind in ("vårdcentral", "folktandvård"):
+                pro = self.professional(kind, area)
+                contacts.append(
+                    placements.ExamContactInput(pro.organisation_id, pro.name, pro.email or "")
+                )
+            placement = placements.register_placement(
+                self.session,
+                registry,
+                notifier,
+                actor,
+                registered,
+                placements.NewPlacement(
+                    child_id=child_id,
+                    form=form,
+                    legal_basis=basis,
+                    start_date=start,
+                    planned_end=start + timedelta(days=365),
+                    placing_kommun="Göteborg",
+                    receiving_kommun=self.rng.choice(("Göteborg", "Kungälv", "Lerum", "Alingsås")),
+                    receiving_area_id=self.areas[area].id,
+                    vardcentral=contacts[0],
+                    tandvard=contacts[1],
+                ),
+            )
+            vc, ftv = sorted(placement.health_exams, key=lambda e: e.part.value)
+
+            def step(
+                exam: HealthExamRequest,
+                trigger: str,
+                after_days: int,
+                *,
+                offered_in_days: int | None = None,
+                reason: str | None = None,
+                at: datetime = registered,
+                actor: Actor = actor,
+            ) -> None:
+                moment = at + timedelta(days=after_days)
+                self.clock.set(moment)
+                placements.fire_exam(
+                    self.session,
+                    registry,
+                    notifier,
+                    exam,
+                    trigger,
+                    actor,
+                    moment,
+                    reason=reason,
+                    offered_time=(
+                        at + timedelta(days=offered_in_days) if offered_in_days else None
+                    ),
+                    done_on=local_date(moment),
+                    statement_on=local_date(moment),
+                )
+
+            # In time order: the history is written as it happened.
+            if story == "one_done":
+                step(vc, "erbjud_tid", 6, offered_in_days=12)
+                step(vc, "genomford", 12)
+            if story == "both_done":
+                step(vc, "erbjud_tid", 6, offered_in_days=12)
+                step(ftv, "erbjud_tid", 9, offered_in_days=20)
+                step(vc, "genomford", 12)
+                step(ftv, "genomford", 20)
+                step(vc, "utlatande", 30)
+                step(ftv, "utlatande", 34)
+            if story == "oral_not_needed":
+                step(
+                    ftv,
+                    "obehovlig",
+                    1,
+                    reason="Munhälsan undersöktes i förra placeringen för fem månader sedan.",
+                )
+        self.clock.set(self.now)
         self.session.flush()
 
     def _case_plan(self) -> Iterator[tuple[str, str, str]]:

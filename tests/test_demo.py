@@ -233,3 +233,22 @@ def test_loading_twice_adds_nothing(
         first.users,
         first.cases,
     )
+
+
+def test_the_demo_has_placements_some_overdue_for_the_dashboard(
+    session: Session, engine_api: WorkflowEngine, clock: FixedClock
+) -> None:
+    from sip_engine.clock import local_date
+    from sip_engine.services.placement_dashboard import placed_children
+    from sip_engine.workflow import Actor
+
+    load(session, engine_api, clock)
+    samordnare = session.scalars(select(User).where(User.username == "samordnare")).one()
+    board = placed_children(
+        session, engine_api.registry, Actor.for_user(samordnare), local_date(clock.now())
+    )
+    assert len(board.rows) >= 3
+    assert board.rows[0].overdue  # overdue first
+    assert any(not r.overdue for r in board.rows)
+    assert {r.placement.state for r in board.rows} >= {"fore", "under"}
+    assert board.decided >= 2 and 0 < board.done_in_time < board.decided
