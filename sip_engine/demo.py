@@ -880,7 +880,7 @@ class _Demo:
                     self.session,
                     first_name=next(self.girls if female else self.boys),
                     last_name=last_name,
-                    relatives=[cases.GuardianInput(guardian, _email(guardian, "example.se"))],
+                    relatives=[cases.GuardianInput(guardian, _email(guardian, "mail.example"))],
                     identity_number=self.identity_number(
                         self.rng, birth, female=female, coordination=False
                     ),
