@@ -69,6 +69,9 @@ EVENT_LABELS = {
     EventKind.PLAN_ADOPTED: "Planen antogs",
     EventKind.CHILD_VOICE_RECORDED: "Barnets röst dokumenterades",
     EventKind.INVITATION_ANSWERED: "Svar på kallelse",
+    EventKind.PLACEMENT_REGISTERED: "Placering registrerades",
+    EventKind.PLACEMENT_TRANSITION: "Placeringen bytte fas",
+    EventKind.HEALTH_EXAM_CHANGED: "Hälsoundersökning",
 }
 
 

@@ -36,7 +36,11 @@ from sip_engine.notify.links import BadLink
 from sip_engine.services import cases as case_service
 from sip_engine.services import placements as placement_service
 from sip_engine.services.common import ValidationError
-from sip_engine.services.placement_dashboard import get_visible_placement, placed_children
+from sip_engine.services.placement_dashboard import (
+    get_visible_placement,
+    placed_children,
+    visible_placements,
+)
 from sip_engine.workflow import CaseConflict, WorkflowError
 
 from .context import actor, audit, db, now, require_role, runtime
@@ -45,6 +49,38 @@ from .forms import FormReader
 bp = Blueprint("placements", __name__)
 
 EDITORS = (Role.SAMORDNARE, Role.CHEF)
+
+
+@bp.app_context_processor
+def _placement_helpers() -> dict[str, Any]:
+    def placements_of_case(case_id: int) -> list[Placement]:
+        """The case's placements the signed-in user may see (none for participants)."""
+        return list(
+            db().scalars(
+                visible_placements(actor())
+                .where(Placement.case_id == case_id)
+                .order_by(Placement.start_date.desc())
+            )
+        )
+
+    def phase_label(placement: Placement) -> str:
+        definition = runtime().registry.get(placement.workflow_name, placement.workflow_version)
+        return definition.state_label(placement.state)
+
+    def workflow_state_label(name: str, version: int, state: str) -> str:
+        # Events of other workflows (placement, examination) in a case's timeline.
+        definition = runtime().registry.get(name, version)
+        return definition.state_label(state) if state in definition.states else state
+
+    return {
+        "workflow_state_label": workflow_state_label,
+        "health_exam_part_label": lambda part: HEALTH_EXAM_PART_LABELS.get(
+            HealthExamPart(part), str(part)
+        ),
+        "placements_of_case": placements_of_case,
+        "placement_phase_label": phase_label,
+        "placement_form_label": lambda form: PLACEMENT_FORM_LABELS.get(form, str(form)),
+    }
 
 
 def placement_or_404(placement_id: int, action: str) -> Placement:

@@ -107,4 +107,3 @@ class EventKind(enum.StrEnum):
     PLACEMENT_REGISTERED = "placement_registered"
     PLACEMENT_TRANSITION = "placement_transition"
     HEALTH_EXAM_CHANGED = "health_exam_changed"
-    HEALTH_EXAM_REFUSED = "health_exam_refused"

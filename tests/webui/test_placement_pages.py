@@ -10,14 +10,21 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sip_engine.clock import FixedClock, local_date
-from sip_engine.models import CaseEvent, HealthExamPart, HealthExamRequest, Placement, PlacementForm
+from sip_engine.models import (
+    Case,
+    CaseEvent,
+    HealthExamPart,
+    HealthExamRequest,
+    Placement,
+    PlacementForm,
+)
 from sip_engine.notify import Notifier
 from sip_engine.notify.links import AnswerLinks, HealthExamLinks
 from sip_engine.services import placements
-from sip_engine.workflow import WorkflowRegistry
+from sip_engine.workflow import WorkflowEngine, WorkflowRegistry
 
 from ..placement_helpers import folktandvarden, new_placement
-from ..world import World
+from ..world import CaseBuilder, World
 from .conftest import csrf_token, login
 
 
@@ -325,3 +332,32 @@ def test_tampered_foreign_and_finished_region_links_are_refused(
     assert expired.status_code == 410
     _fresh(session)
     assert session.get_one(HealthExamRequest, exam.id).status == "obehovlig"
+
+
+def test_the_case_page_links_its_placement_for_the_unit_only(
+    client: FlaskClient,
+    session: Session,
+    world: World,
+    registry: WorkflowRegistry,
+    clock: FixedClock,
+) -> None:
+    placement = _placement(session, world, registry, clock)
+    login(client, world.coordinator.username)
+    page = client.get(f"/arenden/{placement.case_id}").get_data(as_text=True)
+    assert f'href="/placeringar/{placement.id}"' in page
+    assert "Familjehem från 2026-03-02</a> – Under placering" in page
+    # The timeline names the placement's and the examinations' states in words.
+    assert "Placeringen bytte fas: Före placering → Under placering" in page
+    assert "Hälsoundersökning: Munhälsa (Folktandvården): Att begära → Begärd" in page
+
+    # A participant (BUP) sees the case, but neither the placement nor its history.
+    CaseBuilder(session, world, WorkflowEngine(registry, clock), clock).add_participants(
+        session.get_one(Case, placement.case_id)
+    )
+    client.post("/logga-ut", data={"csrf_token": csrf_token(client, "/")})
+    login(client, world.bup_user.username)
+    response = client.get(f"/arenden/{placement.case_id}")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "/placeringar/" not in page and "Placeringen bytte fas" not in page
+    assert "Hälsoundersökning" not in page
