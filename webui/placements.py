@@ -427,3 +427,79 @@ def region_link(token: str) -> ResponseReturnValue:
         token=token,
         **_labels(),
     ), (400 if errors else 200)
+
+
+# --- region staff with an account ---------------------------------------------------------
+
+
+@bp.route("/halsoundersokningar")
+@login_required
+def region_requests() -> ResponseReturnValue:
+    """Region staff signed in: the parts requested from their clinic that await a time or the
+    examination, with the same two things the personal link allows."""
+    require_role(Role.DELTAGARE)
+    requests = placement_service.open_requests_for_region_staff(db(), actor())
+    for exam in requests:
+        audit("health_exam_request", exam.placement.case_id)
+    registry = runtime().registry
+    rows = [
+        {
+            "exam": exam,
+            "status_label": registry.get(exam.workflow_name, exam.workflow_version).state_label(
+                exam.status
+            ),
+            "deadline": placement_service.exam_deadline(registry, exam),
+            "triggers": [
+                t
+                for t in registry.get(exam.workflow_name, exam.workflow_version).triggers_from(
+                    exam.status
+                )
+                if t.link
+            ],
+        }
+        for exam in requests
+    ]
+    return render_template("placements/region_list.html", rows=rows, **_labels())
+
+
+@bp.route("/halsoundersokningar/<int:exam_id>/<trigger>", methods=["POST"])
+@login_required
+def region_update(exam_id: int, trigger: str) -> ResponseReturnValue:
+    require_role(Role.DELTAGARE)
+    me = actor()
+    exam = next(
+        (e for e in placement_service.open_requests_for_region_staff(db(), me) if e.id == exam_id),
+        None,
+    )
+    if exam is None:
+        abort(404)  # not requested from this clinic, or no longer open: as if missing
+    f = FormReader(request.form)
+    try:
+        offered = f.local_datetime("offered_time")
+        done_on = f.day("done_on")
+        if f.errors:
+            raise ValidationError(f.errors)
+        placement_service.fire_exam(
+            db(),
+            runtime().registry,
+            runtime().notifier,
+            exam,
+            trigger,
+            me,
+            now(),
+            offered_time=offered,
+            done_on=done_on,
+            via_account=True,
+            expected_version=f.integer("version"),
+        )
+    except (WorkflowError, ValidationError) as error:
+        db().rollback()
+        messages = (
+            list(error.errors.values()) if isinstance(error, ValidationError) else [error.message]
+        )
+        for message in messages:
+            flash(message, "error")
+        return redirect(url_for("placements.region_requests")), 303
+    db().commit()
+    flash(_("Det är registrerat."), "success")
+    return redirect(url_for("placements.region_requests")), 303

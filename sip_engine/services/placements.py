@@ -513,6 +513,7 @@ def fire_exam(
     done_on: date | None = None,
     statement_on: date | None = None,
     via_link: bool = False,
+    via_account: bool = False,
     expected_version: int | None = None,
 ) -> CaseEvent:
     """Move one examination part. *Begärd* records the legal basis and queues the notice to
@@ -525,8 +526,19 @@ def fire_exam(
     reason = (reason or "").strip() or None
     state = exam.status
     trigger = _checked_trigger(
-        definition, state, trigger_id, actor, placement.unit_id, reason, via_link=via_link
+        definition,
+        state,
+        trigger_id,
+        actor,
+        placement.unit_id,
+        reason,
+        via_link=via_link or via_account,
     )
+    if via_account and (
+        actor.role is not Role.DELTAGARE or actor.organisation_id != exam.region_organisation_id
+    ):
+        # Region staff with an account reach only the parts requested from their clinic.
+        raise NotPermitted("Begäran gäller inte din verksamhet.", trigger=trigger_id)
     today = local_date(now)
     details: dict[str, Any] = {"health_exam_id": exam.id, "part": exam.part.value}
     if trigger.id == "begar" and placement.state not in STARTED_STATES:
@@ -551,6 +563,8 @@ def fire_exam(
         details["legal_basis"] = EXAM_LEGAL_BASIS
     if via_link:
         details["via_link"] = True
+    if via_account:
+        details["via_region_account"] = True
 
     new_state = _run_machine(
         session, registry, definition, state, trigger, placement.case, actor, now
@@ -663,6 +677,25 @@ def queue_exam_notice(
 
 
 # --- the region's personal link -----------------------------------------------------------
+
+
+def open_requests_for_region_staff(session: Session, actor: Actor) -> list[HealthExamRequest]:
+    """The examination parts requested from the actor's clinic that still await the region:
+    what region staff with an account may update (as the personal link would let them)."""
+    if actor.role is not Role.DELTAGARE or actor.organisation_id is None:
+        return []
+    return list(
+        session.scalars(
+            select(HealthExamRequest)
+            .join(Placement, Placement.id == HealthExamRequest.placement_id)
+            .where(
+                HealthExamRequest.region_organisation_id == actor.organisation_id,
+                HealthExamRequest.status.in_(["begard", "tid_erbjuden"]),
+                Placement.state != "avslutad",
+            )
+            .order_by(HealthExamRequest.requested_at, HealthExamRequest.id)
+        )
+    )
 
 
 class ExamLinkClosed(ValueError):

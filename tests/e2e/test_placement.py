@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sip_engine.clock import FixedClock, local_date
 from sip_engine.models import HealthExamRequest, Placement
 from sip_engine.notify import Notifier
 from sip_engine.notify.links import AnswerLinks
 from sip_engine.services import placements
+from sip_engine.workflow import WorkflowRegistry
 
-from ..placement_helpers import folktandvarden
+from ..placement_helpers import folktandvarden, new_placement
 from ..world import World
 from .test_accessibility import Screen, check_screens
 
@@ -97,3 +99,32 @@ def test_a_coordinator_registers_a_placement_and_sees_both_requests_on_the_dashb
         axe_report,
         reflow_report,
     )
+
+
+def test_region_staff_page_is_accessible(
+    sign_in: Callable[..., Page],
+    axe_report: Callable[[Page], str | None],
+    reflow_report: Callable[..., str | None],
+    session: Session,
+    world: World,
+    registry: WorkflowRegistry,
+    clock: FixedClock,
+) -> None:
+    ftv = folktandvarden(session, world)
+    placements.register_placement(
+        session,
+        registry,
+        None,
+        world.actor,
+        clock.now(),
+        new_placement(world, ftv, local_date(clock.now())),
+    )
+    session.commit()
+    page = sign_in(world.other_deltagare.username)
+    check_screens(
+        page,
+        [Screen("region staff requests", "/halsoundersokningar")],
+        axe_report,
+        reflow_report,
+    )
+    assert "Alva Testsson" in page.content()

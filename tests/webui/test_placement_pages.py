@@ -361,3 +361,55 @@ def test_the_case_page_links_its_placement_for_the_unit_only(
     page = response.get_data(as_text=True)
     assert "/placeringar/" not in page and "Placeringen bytte fas" not in page
     assert "Hälsoundersökning" not in page
+
+
+def test_region_staff_with_an_account_update_only_their_clinics_part(
+    client: FlaskClient,
+    session: Session,
+    world: World,
+    registry: WorkflowRegistry,
+    clock: FixedClock,
+) -> None:
+    placement = _placement(session, world, registry, clock)
+    vc = next(e for e in placement.health_exams if e.part is HealthExamPart.FYSISK_PSYKISK)
+    ftv = next(e for e in placement.health_exams if e.part is HealthExamPart.MUNHALSA)
+    login(client, world.other_deltagare.username)  # a kurator at the vårdcentral
+    page = client.get("/halsoundersokningar").get_data(as_text=True)
+    assert "Alva Testsson – Fysisk och psykisk hälsa (vårdcentral)" in page
+    assert "Munhälsa" not in page
+    token = csrf_token(client, "/halsoundersokningar")
+
+    other_clinic = client.post(
+        f"/halsoundersokningar/{ftv.id}/erbjud_tid",
+        data={"csrf_token": token, "offered_time": "2026-03-20T10:00"},
+    )
+    assert other_clinic.status_code == 404
+    client.post(
+        f"/halsoundersokningar/{vc.id}/obehovlig", data={"csrf_token": token, "reason": "x"}
+    )
+    _fresh(session)
+    assert session.get_one(HealthExamRequest, vc.id).status == "begard"
+    assert session.get_one(HealthExamRequest, ftv.id).status == "begard"
+
+    done = client.post(
+        f"/halsoundersokningar/{vc.id}/erbjud_tid",
+        data={"csrf_token": token, "offered_time": "2026-03-20T10:00"},
+        follow_redirects=True,
+    )
+    assert "Det är registrerat." in done.get_data(as_text=True)
+    _fresh(session)
+    assert session.get_one(HealthExamRequest, vc.id).status == "tid_erbjuden"
+    event = session.scalars(select(CaseEvent).order_by(CaseEvent.id.desc())).first()
+    assert event is not None and event.actor_user_id == world.other_deltagare.id
+    assert event.details["via_region_account"] is True
+
+    client.post("/logga-ut", data={"csrf_token": token})
+    login(client, world.bup_user.username)  # region, but BUP: nothing was requested from it
+    assert "Alva" not in client.get("/halsoundersokningar").get_data(as_text=True)
+    assert (
+        client.post(
+            f"/halsoundersokningar/{vc.id}/genomford",
+            data={"csrf_token": csrf_token(client, "/halsoundersokningar")},
+        ).status_code
+        == 404
+    )
