@@ -305,7 +305,10 @@ def fire(placement_id: int, trigger: str) -> ResponseReturnValue:
         return _refused(placement_id, error)
     db().commit()
     label = runtime().registry.get(placement.workflow_name, placement.workflow_version)
-    flash(_("Klart: placeringen är nu ”%(phase)s”.", phase=label.state_label(placement.state)))
+    flash(
+        _("Klart: placeringen är nu ”%(phase)s”.", phase=label.state_label(placement.state)),
+        "success",
+    )
     return redirect(url_for("placements.show", placement_id=placement_id)), 303
 
 

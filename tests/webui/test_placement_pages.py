@@ -413,3 +413,40 @@ def test_region_staff_with_an_account_update_only_their_clinics_part(
         ).status_code
         == 404
     )
+
+
+def test_the_coordinator_moves_the_placement_through_its_phases_on_the_page(
+    coordinator_client: FlaskClient,
+    session: Session,
+    world: World,
+    registry: WorkflowRegistry,
+    clock: FixedClock,
+) -> None:
+    placement = _placement(session, world, registry, clock)
+    token = csrf_token(coordinator_client, f"/placeringar/{placement.id}")
+    page = coordinator_client.post(
+        f"/placeringar/{placement.id}/fas/infor_avslut",
+        data={"csrf_token": token, "version": str(placement.version)},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "Klart: placeringen är nu ”Inför avslut”." in page
+    # A stale version (someone else moved it meanwhile) changes nothing.
+    stale = coordinator_client.post(
+        f"/placeringar/{placement.id}/fas/avsluta_placering",
+        data={"csrf_token": token, "version": str(placement.version), "ended_on": "2026-03-02"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "ändrats av någon annan" in stale
+    _fresh(session)
+    current = session.get_one(Placement, placement.id)
+    assert current.state == "infor_avslut"
+    page = coordinator_client.post(
+        f"/placeringar/{placement.id}/fas/avsluta_placering",
+        data={"csrf_token": token, "version": str(current.version), "ended_on": "2026-03-02"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "Klart: placeringen är nu ”Efter placering”." in page
+    _fresh(session)
+    ended = session.get_one(Placement, placement.id)
+    assert ended.state == "efter" and ended.ended_on is not None
+    assert ended.ended_on.isoformat() == "2026-03-02"
