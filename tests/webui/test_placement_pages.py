@@ -360,7 +360,7 @@ def test_the_case_page_links_its_placement_for_the_unit_only(
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "/placeringar/" not in page and "Placeringen bytte fas" not in page
-    assert "Hälsoundersökning" not in page
+    assert "Munhälsa" not in page and "Att begära" not in page
 
 
 def test_region_staff_with_an_account_update_only_their_clinics_part(
