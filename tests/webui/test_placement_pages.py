@@ -450,3 +450,23 @@ def test_the_coordinator_moves_the_placement_through_its_phases_on_the_page(
     ended = session.get_one(Placement, placement.id)
     assert ended.state == "efter" and ended.ended_on is not None
     assert ended.ended_on.isoformat() == "2026-03-02"
+
+
+def test_a_planned_placement_offers_no_request_before_it_starts(
+    coordinator_client: FlaskClient,
+    session: Session,
+    world: World,
+    registry: WorkflowRegistry,
+    clock: FixedClock,
+) -> None:
+    placement = _placement(
+        session, world, registry, clock, start_date=local_date(clock.now()) + timedelta(days=7)
+    )
+    page = coordinator_client.get(f"/placeringar/{placement.id}").get_data(as_text=True)
+    assert "Före placering" in page and page.count("Att begära") >= 2
+    assert "Skicka begäran till regionen" not in page
+    assert "Markera som obehövlig" in page  # a part can be judged unnecessary beforehand
+    assert "Placeringen har börjat" in page
+    for name in ("placement", "halsoundersokning"):
+        assert f'href="/arbetsfloden/{name}"' in page
+        assert coordinator_client.get(f"/arbetsfloden/{name}").status_code == 200
