@@ -194,7 +194,9 @@ def new_placement() -> ResponseReturnValue:
                 )
             except ValidationError as exc:
                 session.rollback()
-                errors = exc.errors
+                errors = dict(exc.errors)
+                if "child_id" in errors:  # shown at the child's personnummer
+                    errors["identity_number"] = errors.pop("child_id")
             else:
                 session.commit()
                 flash(_("Placeringen är registrerad."), "success")

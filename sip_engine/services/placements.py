@@ -67,6 +67,8 @@ EXAM_LEGAL_BASIS = "OSL 10 kap. 28 §"
 EXAM_OFFER_DEADLINE = "tid_erbjuden"
 # States in which a placement is ongoing and its examinations are to be requested.
 STARTED_STATES = frozenset({"under", "infor_avslut", "efter", "avslutad"})
+# A placement not yet ended: före, under or inför avslut.
+ONGOING_STATES = frozenset({"fore", "under", "infor_avslut"})
 EXAM_DONE_STATES = frozenset({"genomford", "utlatande_mottaget"})
 EXAM_FINAL_STATES = frozenset({"utlatande_mottaget", "obehovlig"})
 KIND_EXAM_NOTICE = "halsoundersokning"
@@ -251,10 +253,24 @@ def register_placement(
         errors["start_date"] = "Startdatum kan ligga högst ett år fram i tiden."
     _validate_contact(session, errors, "vardcentral", data.vardcentral)
     _validate_contact(session, errors, "tandvard", data.tandvard)
-    if errors:
-        raise ValidationError(errors)
     unit_id = actor.organisation_id
     assert unit_id is not None
+    ongoing = session.scalars(
+        select(Placement).where(
+            Placement.child_id == data.child_id,
+            Placement.unit_id == unit_id,
+            Placement.state.in_(ONGOING_STATES),
+        )
+    ).first()
+    if ongoing is not None:
+        # A move (omplacering) ends the current placement first, so each child has one
+        # current placement and its examinations are not requested twice by mistake.
+        errors["child_id"] = (
+            f"Barnet har redan en placering ({PLACEMENT_FORM_LABELS[ongoing.form]} från "
+            f"{ongoing.start_date:%Y-%m-%d}). Avsluta den innan du registrerar en ny."
+        )
+    if errors:
+        raise ValidationError(errors)
 
     case = open_case_for_child(session, data.child_id, unit_id)
     if case is None:

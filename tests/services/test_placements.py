@@ -607,3 +607,43 @@ def test_a_change_to_the_case_leaves_the_placement_reminders_alone(
     )
     session.commit()
     assert _pending(session, placement) == before
+
+
+def test_a_child_has_one_current_placement(
+    session: Session,
+    world: World,
+    registry: WorkflowRegistry,
+    notifier: Notifier,
+    clock: FixedClock,
+) -> None:
+    placement = _start(session, world, registry, notifier, clock)
+    ftv = session.get_one(HealthExamRequest, placement.health_exams[1].id).region_organisation
+    with pytest.raises(ValidationError) as refused:
+        placements.register_placement(
+            session,
+            registry,
+            notifier,
+            world.actor,
+            clock.now(),
+            new_placement(world, ftv, local_date(clock.now())),
+        )
+    assert (
+        "Barnet har redan en placering (Familjehem från 2026-03-02)"
+        in refused.value.errors["child_id"]
+    )
+    session.rollback()
+    # After the move out of the first placement a new one can be registered (omplacering).
+    placements.fire_placement(
+        session, registry, notifier, placement, "avsluta_placering", world.actor, clock.now()
+    )
+    second = placements.register_placement(
+        session,
+        registry,
+        notifier,
+        world.actor,
+        clock.now(),
+        new_placement(world, ftv, local_date(clock.now())),
+    )
+    session.commit()
+    assert second.case_id == placement.case_id and second.state == "under"
+    assert session.scalar(select(func.count()).select_from(Placement)) == 2
