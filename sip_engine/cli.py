@@ -167,7 +167,11 @@ def scheduler(once: bool, at: str | None) -> None:
         click.echo("Tyst tid: inga påminnelser skickas nu.")
     click.echo(
         f"påminnelser: {report.reminders}, meddelanden: {report.messages}, levererade: {delivered}"
+        f", misslyckade: {report.failed}"
     )
+    if report.failed:
+        # For cron and monitoring: the rest went out, but someone must look at the log.
+        raise SystemExit(1)
 
 
 @main.group()

@@ -85,6 +85,9 @@ class ReminderStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
     CANCELLED = "cancelled"
+    # The sweep could not write its e-mail (e.g. its workflow version is no longer
+    # installed). Kept as history beside sent ones; the error is in the scheduler's log.
+    FAILED = "failed"
 
 
 class Reminder(Base):

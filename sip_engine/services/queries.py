@@ -52,11 +52,12 @@ def _follow_up_by(day: date) -> ColumnElement[bool]:
 
 
 def _escalated() -> ColumnElement[bool]:
-    """An escalation the scheduler sent while the case has stood in its current step."""
+    """An escalation the scheduler sent while the case has stood in its current step (or
+    failed to mail: the case is overdue all the same)."""
     return exists().where(
         Reminder.case_id == Case.id,
         Reminder.kind == "escalation",
-        Reminder.status == ReminderStatus.SENT,
+        Reminder.status.in_((ReminderStatus.SENT, ReminderStatus.FAILED)),
         Reminder.state == Case.state,
         Reminder.created_at >= Case.state_entered_at,
     )
