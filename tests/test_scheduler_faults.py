@@ -1,8 +1,9 @@
 """The scheduler under load and when it dies: four ``sip-engine scheduler --once`` processes
-sweeping the same due reminders together (10,000 on PostgreSQL, 2,000 on SQLite), and a scheduler killed in the middle of a sweep or of its
-delivery, then restarted. Whatever happens, every due reminder becomes exactly one e-mail
-at the (real, loopback) SMTP server, counted by the reminder id in its Message-ID, and is
-marked ``sent`` exactly once; no reminder is left claimed."""
+sweeping the same due reminders together (10,000 on PostgreSQL, 2,000 on SQLite), and a
+scheduler killed in the middle of a sweep or of its delivery, then restarted. Whatever
+happens, every due reminder becomes exactly one e-mail at the (real, loopback) SMTP server,
+counted by the reminder id in its Message-ID, and is marked ``sent`` exactly once; no
+reminder is left claimed."""
 
 from __future__ import annotations
 

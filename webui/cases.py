@@ -492,7 +492,13 @@ def remove_participant(case_id: int, participant_id: int) -> ResponseReturnValue
         if participant is None or participant.case_id != case.id:
             raise ValidationError({"participant": "Deltagaren finns inte i ärendet."})
         participant_service.remove_participant(
-            db(), case, actor(), now(), participant, expected_version=_version(f)
+            db(),
+            case,
+            actor(),
+            now(),
+            participant,
+            expected_version=_version(f),
+            notifier=runtime().notifier,
         )
         return participant
 

@@ -74,8 +74,8 @@ class Notifier:
     def cancel(self, session: Session, case: Case, meeting: Meeting, now: datetime) -> None:
         for invitation in self.invitations(session, meeting):
             participant = invitation.participant
-            if not participant.email:
-                continue
+            if not participant.email or participant.removed_at is not None:
+                continue  # a removed participant was told when they were removed
             self._queue(
                 session,
                 case,
@@ -89,6 +89,37 @@ class Notifier:
                 lead="Mötet är inställt. Du behöver inte göra något mer.",
                 with_link=False,
             )
+
+    def withdraw(
+        self,
+        session: Session,
+        case: Case,
+        meeting: Meeting,
+        participant: Participant,
+        now: datetime,
+    ) -> None:
+        """A participant no longer expected at the meeting (a substitute replaced or called
+        off, a participant removed from the case): the meeting leaves their calendar."""
+        invitation = session.scalars(
+            select(Invitation).where(
+                Invitation.meeting_id == meeting.id, Invitation.participant_id == participant.id
+            )
+        ).first()
+        if invitation is None or not participant.email:
+            return
+        self._queue(
+            session,
+            case,
+            meeting,
+            invitation,
+            participant,
+            now,
+            kind=KIND_CANCEL,
+            method="CANCEL",
+            subject=f"Du behöver inte komma: SIP-möte {when_text(meeting)} ({case.reference})",
+            lead="Du är inte längre med på det här mötet. Du behöver inte göra något mer.",
+            with_link=False,
+        )
 
     def invite_substitute(
         self,
