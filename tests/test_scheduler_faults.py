@@ -11,7 +11,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -47,6 +46,7 @@ from .notify.test_sender_faults import (
     HoldingHandler,
     _cli_env,
     queue_messages,
+    start_cli,
 )
 from .smtp import SmtpServer
 from .world import CaseBuilder
@@ -182,15 +182,7 @@ def scheduler_env(db_engine: Engine, smtp_url: str, tmp_path: Path, **extra: str
 
 def start_scheduler_once(env: dict[str, str]) -> subprocess.Popen[str]:
     """``sip-engine scheduler --once`` in its own process (the real entry point, real clock)."""
-    script = Path(sys.executable).with_name("sip-engine")
-    assert script.exists(), f"{script} missing: is the project installed in the venv?"
-    return subprocess.Popen(
-        [str(script), "scheduler", "--once"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_cli(env, "scheduler", "--once")
 
 
 REPORT_LINE = re.compile(r"påminnelser: (\d+), meddelanden: (\d+), levererade: (\d+)")

@@ -73,21 +73,16 @@ class Notifier:
 
     def cancel(self, session: Session, case: Case, meeting: Meeting, now: datetime) -> None:
         for invitation in self.invitations(session, meeting):
-            participant = invitation.participant
-            if not participant.email or participant.removed_at is not None:
+            if invitation.participant.removed_at is not None:
                 continue  # a removed participant was told when they were removed
-            self._queue(
+            self._queue_cancel(
                 session,
                 case,
                 meeting,
                 invitation,
-                participant,
                 now,
-                kind=KIND_CANCEL,
-                method="CANCEL",
                 subject=f"Inställt: SIP-möte {when_text(meeting)} ({case.reference})",
                 lead="Mötet är inställt. Du behöver inte göra något mer.",
-                with_link=False,
             )
 
     def withdraw(
@@ -105,21 +100,16 @@ class Notifier:
                 Invitation.meeting_id == meeting.id, Invitation.participant_id == participant.id
             )
         ).first()
-        if invitation is None or not participant.email:
-            return
-        self._queue(
-            session,
-            case,
-            meeting,
-            invitation,
-            participant,
-            now,
-            kind=KIND_CANCEL,
-            method="CANCEL",
-            subject=f"Du behöver inte komma: SIP-möte {when_text(meeting)} ({case.reference})",
-            lead="Du är inte längre med på det här mötet. Du behöver inte göra något mer.",
-            with_link=False,
-        )
+        if invitation is not None:
+            self._queue_cancel(
+                session,
+                case,
+                meeting,
+                invitation,
+                now,
+                subject=f"Du behöver inte komma: SIP-möte {when_text(meeting)} ({case.reference})",
+                lead="Du är inte längre med på det här mötet. Du behöver inte göra något mer.",
+            )
 
     def invite_substitute(
         self,
@@ -211,6 +201,34 @@ class Notifier:
                 with_link=True,
             )
         return invitation
+
+    def _queue_cancel(
+        self,
+        session: Session,
+        case: Case,
+        meeting: Meeting,
+        invitation: Invitation,
+        now: datetime,
+        *,
+        subject: str,
+        lead: str,
+    ) -> None:
+        """METHOD:CANCEL with the meeting's UID: the entry leaves the invitee's calendar."""
+        participant = invitation.participant
+        if participant.email:
+            self._queue(
+                session,
+                case,
+                meeting,
+                invitation,
+                participant,
+                now,
+                kind=KIND_CANCEL,
+                method="CANCEL",
+                subject=subject,
+                lead=lead,
+                with_link=False,
+            )
 
     def _queue(
         self,
