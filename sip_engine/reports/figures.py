@@ -164,8 +164,8 @@ def days_to_first_meeting(q: Scope) -> list[Row]:
     # Nearest rank ⌈p·n⌉ in integer arithmetic: ⌈n/2⌉ = (n+1)/2, ⌈9n/10⌉ = (9n+9)/10.
     stmt = select(
         func.max(ranked.c.n),
-        func.max(case((ranked.c.rn == (ranked.c.n + 1) / 2, ranked.c.days))),
-        func.max(case((ranked.c.rn == (9 * ranked.c.n + 9) / 10, ranked.c.days))),
+        func.max(case((ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.days))),
+        func.max(case((ranked.c.rn == (9 * ranked.c.n + 9) // 10, ranked.c.days))),
     )
     n, median, p90 = q.session.execute(stmt).one()
     n = int(n or 0)

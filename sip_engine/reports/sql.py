@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Integer, case, cast, func, literal
+from sqlalchemy import Date, Integer, case, cast, func, literal, literal_column
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -54,7 +54,11 @@ class LocalTime:
         return case(*whens, else_="+1 hours")
 
     def _pg_local(self, column: Column) -> ColumnElement[Any]:
-        return func.timezone("Europe/Stockholm", func.timezone("UTC", column))
+        # Constants inline, not bound: PostgreSQL must see the GROUP BY expression as the
+        # same text as the selected one.
+        return func.timezone(
+            literal_column("'Europe/Stockholm'"), func.timezone(literal_column("'UTC'"), column)
+        )
 
     def date(self, column: Column) -> ColumnElement[Any]:
         """The Swedish calendar date (SQLite: 'YYYY-MM-DD' text, which compares with the
@@ -66,7 +70,7 @@ class LocalTime:
     def month(self, column: Column) -> ColumnElement[str]:
         """'YYYY-MM' of the Swedish calendar."""
         if self.postgresql:
-            return func.to_char(self._pg_local(column), "YYYY-MM")
+            return func.to_char(self._pg_local(column), literal_column("'YYYY-MM'"))
         return func.strftime("%Y-%m", column, self._sqlite_modifier(column))
 
     def days_between(self, later: Column, earlier: Column) -> ColumnElement[int]:
