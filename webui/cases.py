@@ -643,7 +643,8 @@ def attendance(case_id: int) -> ResponseReturnValue:
         m = meeting_service.open_meeting(db(), case)
         present = [str(a.participant_id) for a in m.attendance if a.attended] if m else []
         child = m.child_attended if m else None
-        return {"present": present, "child_attended": {True: "ja", False: "nej"}.get(child, "")}
+        answer = "" if child is None else ("ja" if child else "nej")
+        return {"present": present, "child_attended": answer}
 
     return _edit(
         case_id,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
 from sqlalchemy.orm import Session
 
 from sip_engine.reports import Period, Report, build_report
