@@ -91,10 +91,17 @@ def column_chart(chart_id: str, title: str, table: Table, short_labels: list[str
                     f'height="{h:.1f}" fill="{COLOURS[s % len(COLOURS)]}"/>'
                 )
                 label_y = top + plot_h - h - 4
-            if cell.text != "0":
+            cx = x + (bar_w - 2) / 2
+            if cell.number:
                 parts.append(
-                    f'<text x="{x + (bar_w - 2) / 2:.1f}" y="{label_y:.1f}" text-anchor="middle" '
+                    f'<text x="{cx:.1f}" y="{label_y:.1f}" text-anchor="middle" '
                     f'font-size="11" fill="{INK}">{escape(cell.text)}</text>'
+                )
+            elif cell.text != "0":
+                # A hidden value has no bar; its label stands upright so neighbours never overlap.
+                parts.append(
+                    f'<text x="{cx + 4:.1f}" y="{label_y:.1f}" transform="rotate(-90 {cx + 4:.1f} '
+                    f'{label_y:.1f})" font-size="11" fill="{INK}">{escape(cell.text)}</text>'
                 )
         parts.append(
             f'<text x="{left + g * group_w + group_w / 2:.1f}" y="{height - bottom + 18}" '
