@@ -144,18 +144,28 @@ def by_raised_by(q: Scope) -> list[Row]:
 
 
 def days_to_first_meeting(q: Scope) -> list[Row]:
-    first = (
-        select(Meeting.case_id, func.min(Meeting.starts_at).label("first_at"))
-        .where(Meeting.kind == MeetingKind.SIP, Meeting.held_at.is_not(None))
-        .group_by(Meeting.case_id)
-        .subquery()
-    )
-    days = q.local.days_between(first.c.first_at, Case.opened_at).label("days")
-    waits = (
-        q.in_area(select(days).join(first, first.c.case_id == Case.id))
-        .where(first.c.first_at >= q.start, first.c.first_at < q.end)
-        .subquery()
-    )
+    # The held SIP meetings that started in the period (an index range on starts_at) and have
+    # no earlier held SIP meeting in their case: each case's first, without grouping every
+    # meeting ever held.
+    earlier = aliased(Meeting)
+    first_held = and_(Meeting.kind == MeetingKind.SIP, Meeting.held_at.is_not(None))
+    days = q.local.days_between(Meeting.starts_at, Case.opened_at).label("days")
+    waits = q.in_area(
+        select(days)
+        .select_from(Meeting)
+        .join(Case, Case.id == Meeting.case_id)
+        .where(
+            first_held,
+            Meeting.starts_at >= q.start,
+            Meeting.starts_at < q.end,
+            ~exists().where(
+                earlier.case_id == Meeting.case_id,
+                earlier.kind == MeetingKind.SIP,
+                earlier.held_at.is_not(None),
+                earlier.starts_at < Meeting.starts_at,
+            ),
+        )
+    ).subquery()
     ranked = select(
         waits.c.days,
         func.row_number().over(order_by=waits.c.days).label("rn"),
