@@ -220,24 +220,35 @@ def child_took_part(q: Scope) -> list[Row]:
 def follow_ups_on_time(q: Scope) -> list[Row]:
     last_due = min(q.period.end, q.today)  # only dates that have passed can be judged
     follow_up = aliased(Meeting)
-    on_time = exists().where(
-        follow_up.case_id == PlanVersion.case_id,
-        follow_up.kind == MeetingKind.UPPFOLJNING,
-        follow_up.cancelled_at.is_(None),
-        follow_up.starts_at > PlanVersion.adopted_at,
-        q.local.date(follow_up.starts_at) <= PlanVersion.next_follow_up,
+    is_due = and_(
+        PlanVersion.adopted_at.is_not(None),
+        PlanVersion.next_follow_up >= q.period.start,
+        PlanVersion.next_follow_up < last_due,
     )
+    # The plans met in time, as one uncorrelated join (hashed once), not an EXISTS per plan.
+    met = (
+        select(PlanVersion.id)
+        .join(follow_up, follow_up.case_id == PlanVersion.case_id)
+        .where(
+            is_due,
+            follow_up.kind == MeetingKind.UPPFOLJNING,
+            follow_up.cancelled_at.is_(None),
+            follow_up.starts_at > PlanVersion.adopted_at,
+            # on or before the due date: before the next Swedish midnight
+            follow_up.starts_at
+            < q.local.midnight_utc(q.local.next_day(PlanVersion.next_follow_up)),
+        )
+    )
+    on_time = PlanVersion.id.in_(met)
     stmt = q.in_area(
         select(sum_if(on_time), func.count())
         .select_from(PlanVersion)
         .join(Case, Case.id == PlanVersion.case_id)
         .where(
-            PlanVersion.adopted_at.is_not(None),
-            PlanVersion.next_follow_up >= q.period.start,
-            PlanVersion.next_follow_up < last_due,
+            is_due,
             or_(
                 Case.closed_at.is_(None),
-                q.local.date(Case.closed_at) >= PlanVersion.next_follow_up,
+                Case.closed_at >= q.local.midnight_utc(PlanVersion.next_follow_up),
             ),
         )
     )

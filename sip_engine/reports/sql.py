@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Integer, case, cast, func, literal, literal_column
+from sqlalchemy import Date, DateTime, Integer, case, cast, func, literal, literal_column
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -66,6 +66,30 @@ class LocalTime:
         if self.postgresql:
             return cast(self._pg_local(column), Date)
         return func.date(column, self._sqlite_modifier(column))
+
+    def midnight_utc(self, day: Column) -> ColumnElement[Any]:
+        """The UTC instant at which the Swedish calendar day ``day`` (a date column or
+        expression) begins; compare stored timestamps with it instead of converting each of
+        them, so that an index on the timestamp column stays usable."""
+        if self.postgresql:
+            return func.timezone(
+                literal_column("'UTC'"),
+                func.timezone(literal_column("'Europe/Stockholm'"), cast(day, DateTime)),
+            )
+        # Midnight is in summer time from the day after summer time begins (it begins at
+        # 03:00 local on a Sunday) through the day it ends (at 03:00 local).
+        whens = []
+        for year in self.years:
+            begin, end = summer_time(year)
+            whens.append(
+                ((day > begin.date().isoformat()) & (day <= end.date().isoformat()), "-2 hours")
+            )
+        return func.datetime(day, case(*whens, else_="-1 hours"))
+
+    def next_day(self, day: Column) -> ColumnElement[Any]:
+        if self.postgresql:
+            return day + literal_column("1")
+        return func.date(day, "+1 day")
 
     def month(self, column: Column) -> ColumnElement[str]:
         """'YYYY-MM' of the Swedish calendar."""
