@@ -225,21 +225,23 @@ def follow_ups_on_time(q: Scope) -> list[Row]:
         PlanVersion.next_follow_up >= q.period.start,
         PlanVersion.next_follow_up < last_due,
     )
-    # The plans met in time, as one uncorrelated join (hashed once), not an EXISTS per plan.
-    met = (
-        select(PlanVersion.id)
-        .join(follow_up, follow_up.case_id == PlanVersion.case_id)
-        .where(
-            is_due,
-            follow_up.kind == MeetingKind.UPPFOLJNING,
-            follow_up.cancelled_at.is_(None),
-            follow_up.starts_at > PlanVersion.adopted_at,
-            # on or before the due date: before the next Swedish midnight
-            follow_up.starts_at
-            < q.local.midnight_utc(q.local.next_day(PlanVersion.next_follow_up)),
-        )
+    meeting_in_time = and_(
+        follow_up.case_id == PlanVersion.case_id,
+        follow_up.kind == MeetingKind.UPPFOLJNING,
+        follow_up.cancelled_at.is_(None),
+        follow_up.starts_at > PlanVersion.adopted_at,
+        # on or before the due date: before the next Swedish midnight
+        follow_up.starts_at < q.local.end_of_day_utc(PlanVersion.next_follow_up),
     )
-    on_time = PlanVersion.id.in_(met)
+    on_time: ColumnElement[bool]
+    if q.local.postgresql:
+        # One uncorrelated join, hashed once: PostgreSQL's per-row cost of a correlated
+        # EXISTS is several times SQLite's.
+        on_time = PlanVersion.id.in_(
+            select(PlanVersion.id).join(follow_up, meeting_in_time).where(is_due)
+        )
+    else:
+        on_time = exists().where(meeting_in_time)
     stmt = q.in_area(
         select(sum_if(on_time), func.count())
         .select_from(PlanVersion)

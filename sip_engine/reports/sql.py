@@ -86,10 +86,19 @@ class LocalTime:
             )
         return func.datetime(day, case(*whens, else_="-1 hours"))
 
-    def next_day(self, day: Column) -> ColumnElement[Any]:
+    def end_of_day_utc(self, day: Column) -> ColumnElement[Any]:
+        """The UTC instant at which the Swedish calendar day after ``day`` begins."""
         if self.postgresql:
-            return day + literal_column("1")
-        return func.date(day, "+1 day")
+            return self.midnight_utc(day + literal_column("1"))
+        # The next midnight is in summer time for the days from the one summer time begins
+        # up to the day before it ends (compared on the stored date, no function per WHEN).
+        whens = []
+        for year in self.years:
+            begin, end = summer_time(year)
+            whens.append(
+                ((day >= begin.date().isoformat()) & (day < end.date().isoformat()), "-2 hours")
+            )
+        return func.datetime(day, "+1 day", case(*whens, else_="-1 hours"))
 
     def month(self, column: Column) -> ColumnElement[str]:
         """'YYYY-MM' of the Swedish calendar."""
