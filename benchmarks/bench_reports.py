@@ -30,7 +30,7 @@ import statistics
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from time import perf_counter
+from time import perf_counter, process_time
 from typing import Any
 
 from sqlalchemy import Engine, insert
@@ -233,17 +233,20 @@ def seed(engine: Engine, n_cases: int, rng_seed: int) -> dict[str, int]:
     return counts
 
 
-def _time(client: Any, path: str, repeat: int) -> tuple[float, float, int]:
+def _time(client: Any, path: str, repeat: int) -> tuple[float, float, float, int]:
+    """Median and slowest wall time, and the median CPU time of this process (on SQLite that
+    includes the queries; it is what the request costs whatever else the machine is doing)."""
     response = client.get(path)  # warm-up (caches, query plans)
     assert response.status_code == 200, (path, response.status_code)
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
-        started = perf_counter()
+        started, started_cpu = perf_counter(), process_time()
         response = client.get(path)
         response.get_data()
         times.append(perf_counter() - started)
+        cpu.append(process_time() - started_cpu)
         assert response.status_code == 200
-    return statistics.median(times), max(times), len(response.get_data())
+    return statistics.median(times), max(times), statistics.median(cpu), len(response.get_data())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -283,12 +286,17 @@ def run(args: argparse.Namespace) -> int:
     print(f"database: {args.database} ({platform.python_version()}, {platform.machine()})")
     print(f"seeded in {seeded:.1f} s: " + ", ".join(f"{n:,} {name}" for name, n in counts.items()))
     print(f"SIPs started {year} (all areas, as shown): {started_cell[1] if started_cell else '?'}")
-    print(f"{'request':<42} {'median':>9} {'slowest':>9} {'bytes':>9}")
+    print(f"load average during the run: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"{'request':<42} {'median':>9} {'slowest':>9} {'CPU':>9} {'bytes':>9}")
     worst = 0.0
-    for name, (median, slowest, size) in results.items():
-        worst = max(worst, median)
-        print(f"{name:<42} {median * 1000:>7.0f} ms {slowest * 1000:>7.0f} ms {size:>9,}")
-    print(f"target: the page under 1 s -> {'met' if worst < 1.0 else 'MISSED'}")
+    for name, (median, slowest, cpu, size) in results.items():
+        if name.startswith("page"):  # the target is the reports page's
+            worst = max(worst, median)
+        print(
+            f"{name:<42} {median * 1000:>6.0f} ms {slowest * 1000:>6.0f} ms "
+            f"{cpu * 1000:>6.0f} ms {size:>9,}"
+        )
+    print(f"target: the page under 1 s (median) -> {'met' if worst < 1.0 else 'MISSED'}")
     return 0 if worst < 1.0 else 1
 
 
