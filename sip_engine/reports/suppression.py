@@ -5,10 +5,10 @@ Policy (the same for the page, CSV, JSON and charts, because they all show ``Sho
 * A count of 1–4 is shown as ``<5``. A count of 0 is shown as ``0``: it names nobody.
 * **Secondary suppression.** Rows marked as parts of a whole (the categories of "who raised
   the need", the reasons, the close reasons, the months of a trend, the areas, "the child took
-  part / did not") add up to a total that is published elsewhere (the reasons to at least it). If hiding the small cells alone would
-  still let them be worked out by subtraction, the smallest other non-zero cells of that column
-  are hidden too, shown as ``döljs``, until no hidden small cell is determined. A ``döljs``
-  cell is 5 or more.
+  part / did not") add up to a total that is published elsewhere (the reasons to at least
+  it). If hiding the small cells alone would still let them be worked out by subtraction,
+  the smallest other non-zero cells of that column are hidden too, shown as ``döljs``, until
+  no hidden small cell is determined. A ``döljs`` cell is 5 or more.
 * A share (e.g. of meetings where the child took part) is shown only when neither its part nor
   the rest is 1–4 (either would otherwise be given away by the share); else ``döljs``. A share
   of nothing is ``–``.
