@@ -47,7 +47,9 @@ def _choice() -> Choice:
         errors["period"] = str(exc)
     area: NosamArea | None = None
     if area_text:
-        area = db().get(NosamArea, int(area_text)) if area_text.isdigit() else None
+        # At most 9 digits: a larger number would overflow PostgreSQL's integer (a 500).
+        valid = area_text.isdigit() and len(area_text) <= 9
+        area = db().get(NosamArea, int(area_text)) if valid else None
         if area is None:
             errors["omrade"] = "Välj ett NOSAM-område i listan."
     return Choice(period_text, area_text, period, area, errors)

@@ -79,6 +79,7 @@ def test_a_bad_period_or_area_is_explained(client: FlaskClient, world: World) ->
     assert "Ange perioden som år (2026), kvartal (2026-K1) eller månad (2026-03)." in page
     assert 'aria-invalid="true"' in page
     assert client.get("/rapporter/?period=2025&omrade=999").status_code == 400
+    assert client.get("/rapporter/?period=2025&omrade=99999999999999999999").status_code == 400
     assert client.get("/rapporter/export.csv?period=nej").status_code == 400
     assert client.get("/rapporter/export.csv?period=2025&tabell=finns-inte").status_code == 404
 
