@@ -78,6 +78,17 @@ def status(as_json: bool) -> None:
 
 
 @main.command()
+@click.option("--period", required=True, help="Year (2026), quarter (2026-K1) or month (2026-03).")
+@click.option("--area", default=None, help="NOSAM area by name; all areas if left out.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def report(period: str, area: str | None, as_json: bool) -> None:
+    """SIP figures per NOSAM area and period: the same report as the web page."""
+    from .reports.cli import print_report
+
+    print_report(_runtime(), period, area, as_json)
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)

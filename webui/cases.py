@@ -641,13 +641,16 @@ def attendance(case_id: int) -> ResponseReturnValue:
             actor(),
             now(),
             {p.id: p.id in present for p in case.active_participants},
+            child_attended={"ja": True, "nej": False}.get(f.text("child_attended") or ""),
             expected_version=_version(f),
         )
 
     def defaults(case: Case) -> dict[str, Any]:
         m = meeting_service.open_meeting(db(), case)
         present = [str(a.participant_id) for a in m.attendance if a.attended] if m else []
-        return {"present": present}
+        child = m.child_attended if m else None
+        answer = "" if child is None else ("ja" if child else "nej")
+        return {"present": present, "child_attended": answer}
 
     return _edit(
         case_id,

@@ -20,6 +20,9 @@ class Case(Base):
     __table_args__ = (
         Index("ix_sip_case_state_area", "state", "nosam_area_id"),
         Index("ix_sip_case_unit_state", "unit_id", "state"),
+        # Reports (sip_engine.reports) select cases by when they were opened or closed.
+        Index("ix_sip_case_opened_at", "opened_at"),
+        Index("ix_sip_case_closed_at", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

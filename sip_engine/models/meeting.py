@@ -29,7 +29,10 @@ class Meeting(Base):
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
     called_at: Mapped[datetime | None]
-    held_at: Mapped[datetime | None]
+    held_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Whether the child took part in the meeting; None = not recorded (reports count only
+    # the meetings where it was recorded).
+    child_attended: Mapped[bool | None]
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(Text)
 

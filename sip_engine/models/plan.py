@@ -36,7 +36,7 @@ class PlanVersion(Base):
     samordningsansvarig_participant_id: Mapped[int | None] = mapped_column(
         ForeignKey("participant.id")
     )
-    next_follow_up: Mapped[date | None]
+    next_follow_up: Mapped[date | None] = mapped_column(index=True)
     # Notes the young person may keep from the guardians (OSL 12 kap. 3 §).
     note_hidden_from_guardians: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
