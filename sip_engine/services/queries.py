@@ -38,27 +38,32 @@ def _open_meeting_before(moment: datetime) -> ColumnElement[bool]:
 
 
 def _follow_up_by(day: date) -> ColumnElement[bool]:
-    return exists().where(
-        PlanVersion.case_id == Case.id,
-        PlanVersion.adopted_at.is_not(None),
-        PlanVersion.next_follow_up <= day,
-        # only the plan in force counts
-        PlanVersion.version_no
-        == select(func.max(PlanVersion.version_no))
+    # Only the plan in force counts: the latest adopted version. One lookup per case that
+    # ix_plan_version_case_adopted answers from the index alone.
+    in_force = (
+        select(PlanVersion.next_follow_up)
         .where(PlanVersion.case_id == Case.id, PlanVersion.adopted_at.is_not(None))
+        .order_by(PlanVersion.version_no.desc())
+        .limit(1)
         .correlate(Case)
-        .scalar_subquery(),
+        .scalar_subquery()
     )
+    return in_force <= day
 
 
 def _escalated() -> ColumnElement[bool]:
     """An escalation the scheduler sent while the case has stood in its current step."""
-    return exists().where(
-        Reminder.case_id == Case.id,
-        Reminder.kind == "escalation",
-        Reminder.status == ReminderStatus.SENT,
-        Reminder.state == Case.state,
-        Reminder.created_at >= Case.state_entered_at,
+    sent = (Reminder.kind == "escalation", Reminder.status == ReminderStatus.SENT)
+    return and_(
+        # Found from the few sent escalations (ix_reminder_kind_status_case), not by looking
+        # up the reminders of every open case.
+        Case.id.in_(select(Reminder.case_id).where(*sent)),
+        exists().where(
+            Reminder.case_id == Case.id,
+            *sent,
+            Reminder.state == Case.state,
+            Reminder.created_at >= Case.state_entered_at,
+        ),
     )
 
 
@@ -168,7 +173,14 @@ def search_cases(session: Session, actor: Actor, flt: CaseFilter, now: datetime)
         # reasons is a JSON list of codes; codes are [a-z_] so a quoted match is exact.
         stmt = stmt.where(cast(Case.reasons, String).like(f'%"{flt.reason}"%'))
     if flt.attention:
-        stmt = stmt.where(or_(*attention_conditions(now).values()))
+        # One branch per condition, each within the scope and filters above, so each is an
+        # index range (the step, the stalled date, the few sent escalations); a single OR
+        # made the database test every condition on every case in scope.
+        branches = [
+            stmt.with_only_columns(Case.id).where(cond).correlate(None)
+            for cond in attention_conditions(now).values()
+        ]
+        stmt = select(Case).where(Case.id.in_(union_all(*branches)))
     if flt.search and flt.search.strip():
         stmt = stmt.where(_search_condition(flt.search))
     # Counted on the case table alone (no join: an index can answer it).
