@@ -77,21 +77,6 @@ def attention_conditions(now: datetime) -> dict[str, ColumnElement[bool]]:
     }
 
 
-def attention_flags(session: Session, cases: list[Case], now: datetime) -> dict[int, list[str]]:
-    """For each given case, the attention labels that apply (one query for all conditions)."""
-    ids = [c.id for c in cases]
-    flags: dict[int, list[str]] = {i: [] for i in ids}
-    if not ids:
-        return flags
-    conditions = attention_conditions(now)
-    stmt = select(Case.id, *(cond.label(key) for key, cond in conditions.items())).where(
-        Case.id.in_(ids), or_(*conditions.values())
-    )
-    for row in session.execute(stmt):
-        flags[row.id].extend(key for key in conditions if row._mapping[key])
-    return flags
-
-
 SORTS: dict[str, Any] = {
     "opened_desc": Case.opened_at.desc(),
     "opened_asc": Case.opened_at.asc(),
@@ -172,19 +157,19 @@ def search_cases(session: Session, actor: Actor, flt: CaseFilter, now: datetime)
     if flt.reason:
         # reasons is a JSON list of codes; codes are [a-z_] so a quoted match is exact.
         stmt = stmt.where(cast(Case.reasons, String).like(f'%"{flt.reason}"%'))
+    searching = bool(flt.search and flt.search.strip())
+    if searching:
+        stmt = stmt.where(_search_condition(flt.search or ""))
+    conditions = attention_conditions(now)
     if flt.attention:
         # One branch per condition, each within the scope and filters above, so each is an
         # index range (the step, the stalled date, the few sent escalations); a single OR
         # made the database test every condition on every case in scope.
         branches = [
             stmt.with_only_columns(Case.id).where(cond).correlate(None)
-            for cond in attention_conditions(now).values()
+            for cond in conditions.values()
         ]
         stmt = select(Case).where(Case.id.in_(union_all(*branches)))
-    if flt.search and flt.search.strip():
-        stmt = stmt.where(_search_condition(flt.search))
-    # Counted on the case table alone (no join: an index can answer it).
-    total = session.scalar(stmt.with_only_columns(func.count(), maintain_column_froms=True)) or 0
     order = SORTS.get(flt.sort, SORTS["opened_desc"])
     order_by = (*(order if isinstance(order, tuple) else (order,)), Case.id.desc())
     page = max(1, flt.page)
@@ -194,25 +179,38 @@ def search_cases(session: Session, actor: Actor, flt: CaseFilter, now: datetime)
     page_ids = stmt.with_only_columns(Case.id, maintain_column_froms=True)
     if flt.sort == "name":
         page_ids = page_ids.join(Child, Child.id == Case.child_id)
-    ids = list(
-        session.scalars(
-            page_ids.order_by(*order_by).limit(flt.per_page).offset((page - 1) * flt.per_page)
+    # A search or the attention filter is costly to evaluate and matches few cases: count
+    # them in the same statement (a window over the matches) rather than evaluating it twice.
+    # Otherwise an index answers the count, and the page is a walk that stops at ``per_page``.
+    counted_with_page = searching or flt.attention
+    if counted_with_page:
+        page_ids = page_ids.add_columns(func.count().over())
+    rows = session.execute(
+        page_ids.order_by(*order_by).limit(flt.per_page).offset((page - 1) * flt.per_page)
+    ).all()
+    ids = [row[0] for row in rows]
+    if counted_with_page and (rows or page == 1):
+        total = rows[0][1] if rows else 0
+    else:
+        # Counted on the case table alone (no join: an index can answer it).
+        count = stmt.with_only_columns(func.count(), maintain_column_froms=True)
+        total = session.scalar(count) or 0
+    items: list[Case] = []
+    flags: dict[int, list[str]] = {}
+    if ids:
+        # The page's cases, their children and which attention conditions hold, in one go.
+        found = session.execute(
+            select(Case, *(cond.label(key) for key, cond in conditions.items()))
+            .join(Case.child)
+            .options(contains_eager(Case.child))
+            .where(Case.id.in_(ids))
+            .order_by(*order_by)
         )
-    )
-    items = (
-        list(
-            session.scalars(
-                select(Case)
-                .join(Case.child)
-                .options(contains_eager(Case.child))
-                .where(Case.id.in_(ids))
-                .order_by(*order_by)
-            )
-        )
-        if ids
-        else []
-    )
-    return CasePage(items, total, page, flt.per_page, attention_flags(session, items, now))
+        for row in found:
+            case = row[0]
+            items.append(case)
+            flags[case.id] = [key for key in conditions if row._mapping[key]]
+    return CasePage(items, total, page, flt.per_page, flags)
 
 
 def counts_by_state(session: Session, stmt_scope: Actor, *, mine_only: bool) -> dict[str, int]:
