@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import joinedload
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -30,7 +31,8 @@ class LoginForm(FlaskForm):
 def _load_user(user_id: str) -> WebUser | None:
     if not user_id.isdigit():
         return None
-    user = db().get(User, int(user_id))
+    # The unit's name comes with the user: one statement per request, not two.
+    user = db().get(User, int(user_id), options=[joinedload(User.organisation)])
     if user is None or not user.is_active:
         return None
     return WebUser.from_user(user)

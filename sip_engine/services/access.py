@@ -6,9 +6,10 @@ in the query itself, not only by hiding links.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import Select, exists, false, select
+from sqlalchemy import Connection, Select, exists, false, insert, select
 from sqlalchemy.orm import Session
 
 from sip_engine.models import AccessLog, Case, Consent, Participant, Role, consent_organisation
@@ -66,20 +67,25 @@ def consent_allows_details(session: Session, case: Case, actor: Actor, today: da
 
 
 def log_access(
-    session: Session,
+    connection: Connection,
     actor: Actor,
-    action: str,
+    reads: Sequence[tuple[str, int | None]],
     now: datetime,
     *,
-    case_id: int | None = None,
     remote_addr: str | None = None,
 ) -> None:
-    session.add(
-        AccessLog(
-            at=now,
-            user_id=actor.user_id,
-            case_id=case_id,
-            action=action,
-            remote_addr=remote_addr,
-        )
+    """Audit rows for ``reads`` (action, case id), in one plain INSERT: it is written for
+    every page served, so it skips the ORM's unit of work."""
+    connection.execute(
+        insert(AccessLog),
+        [
+            {
+                "at": now,
+                "user_id": actor.user_id,
+                "case_id": case_id,
+                "action": action,
+                "remote_addr": remote_addr,
+            }
+            for action, case_id in reads
+        ],
     )

@@ -176,15 +176,14 @@ def search_cases(session: Session, actor: Actor, flt: CaseFilter, now: datetime)
     # First the ids of the page, joining the child only to sort by name; then those cases
     # with their children. Joining every case in scope to its child before sorting costs a
     # child lookup per case.
-    page_ids = stmt.with_only_columns(Case.id, maintain_column_froms=True)
-    if flt.sort == "name":
-        page_ids = page_ids.join(Child, Child.id == Case.child_id)
     # A search or the attention filter is costly to evaluate and matches few cases: count
     # them in the same statement (a window over the matches) rather than evaluating it twice.
     # Otherwise an index answers the count, and the page is a walk that stops at ``per_page``.
     counted_with_page = searching or flt.attention
-    if counted_with_page:
-        page_ids = page_ids.add_columns(func.count().over())
+    columns: list[Any] = [Case.id, func.count().over()] if counted_with_page else [Case.id]
+    page_ids = stmt.with_only_columns(*columns, maintain_column_froms=True)
+    if flt.sort == "name":
+        page_ids = page_ids.join(Child, Child.id == Case.child_id)
     rows = session.execute(
         page_ids.order_by(*order_by).limit(flt.per_page).offset((page - 1) * flt.per_page)
     ).all()
