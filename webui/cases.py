@@ -40,7 +40,7 @@ from sip_engine.services import consent as consent_service
 from sip_engine.services import meetings as meeting_service
 from sip_engine.services import participants as participant_service
 from sip_engine.services import plans as plan_service
-from sip_engine.services.access import consent_allows_details
+from sip_engine.services.access import cases_with_details_allowed, consent_allows_details
 from sip_engine.services.common import CaseClosed, ValidationError
 from sip_engine.services.queries import CaseFilter, search_cases
 from sip_engine.workflow import CaseConflict, NotPermitted, WorkflowError
@@ -138,9 +138,7 @@ def list_cases() -> ResponseReturnValue:
 
 
 def _details_allowed(cases: list[Case]) -> set[int]:
-    me = actor()
-    today = local_date(now())
-    return {c.id for c in cases if consent_allows_details(db(), c, me, today)}
+    return cases_with_details_allowed(db(), [c.id for c in cases], actor(), local_date(now()))
 
 
 # ---------------------------------------------------------------------------- new case
