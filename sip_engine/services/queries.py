@@ -4,10 +4,23 @@ the database, always within the actor's scope (services.access.visible_cases).""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, cast, exists, func, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    String,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased, contains_eager
 
 from sip_engine.clock import local_date
@@ -28,7 +41,7 @@ ATTENTION_LABELS = {
 }
 
 
-def _open_meeting_before(moment: datetime) -> ColumnElement[bool]:
+def _open_meeting_before(moment: ColumnElement[Any]) -> ColumnElement[bool]:
     return exists().where(
         Meeting.case_id == Case.id,
         Meeting.held_at.is_(None),
@@ -37,7 +50,7 @@ def _open_meeting_before(moment: datetime) -> ColumnElement[bool]:
     )
 
 
-def _follow_up_by(day: date) -> ColumnElement[bool]:
+def _follow_up_by(day: ColumnElement[Any]) -> ColumnElement[bool]:
     # Only the plan in force counts: the latest adopted version. One lookup per case that
     # ix_plan_version_case_adopted answers from the index alone.
     in_force = (
@@ -67,13 +80,30 @@ def _escalated() -> ColumnElement[bool]:
     )
 
 
-def attention_conditions(now: datetime) -> dict[str, ColumnElement[bool]]:
-    today = local_date(now)
+@cache
+def attention_conditions() -> dict[str, ColumnElement[bool]]:
+    """The conditions, built once: the moment is a parameter (``attention_params``), so
+    every page reuses the same expressions and SQLAlchemy's cached compilation of them."""
     return {
-        "stalled": and_(Case.state == "upptack", Case.state_entered_at < now - STALLED_AFTER),
-        "meeting_passed": and_(Case.state == "kalla", _open_meeting_before(now)),
-        "follow_up_due": and_(Case.state == "folj_upp", _follow_up_by(today + FOLLOW_UP_SOON)),
+        "stalled": and_(
+            Case.state == "upptack", Case.state_entered_at < bindparam("attention_stalled_before")
+        ),
+        "meeting_passed": and_(
+            Case.state == "kalla", _open_meeting_before(bindparam("attention_now"))
+        ),
+        "follow_up_due": and_(
+            Case.state == "folj_upp", _follow_up_by(bindparam("attention_follow_up_by"))
+        ),
         "escalated": and_(Case.closed_at.is_(None), _escalated()),
+    }
+
+
+def attention_params(now: datetime) -> dict[str, Any]:
+    """The values of the conditions' parameters at ``now``."""
+    return {
+        "attention_stalled_before": now - STALLED_AFTER,
+        "attention_now": now,
+        "attention_follow_up_by": local_date(now) + FOLLOW_UP_SOON,
     }
 
 
@@ -144,6 +174,27 @@ def _search_condition(text: str) -> ColumnElement[bool]:
     )
 
 
+def _order_by(sort: str) -> tuple[Any, ...]:
+    order = SORTS[sort]
+    return (*(order if isinstance(order, tuple) else (order,)), Case.id.desc())
+
+
+@cache
+def _page_cases(sort: str) -> Executable:
+    """The page's cases, their children and which attention conditions hold, in one go.
+
+    Built once per sort order (the ids are a parameter): this statement is large, and
+    building it for every page cost more than running it.
+    """
+    return (
+        select(Case, *(cond.label(key) for key, cond in attention_conditions().items()))
+        .join(Case.child)
+        .options(contains_eager(Case.child))
+        .where(Case.id.in_(bindparam("page_ids", expanding=True)))
+        .order_by(*_order_by(sort))
+    )
+
+
 def search_cases(session: Session, actor: Actor, flt: CaseFilter, now: datetime) -> CasePage:
     stmt = visible_cases(actor)
     if flt.state:
@@ -160,7 +211,7 @@ def search_cases(session: Session, actor: Actor, flt: CaseFilter, now: datetime)
     searching = bool(flt.search and flt.search.strip())
     if searching:
         stmt = stmt.where(_search_condition(flt.search or ""))
-    conditions = attention_conditions(now)
+    conditions, params = attention_conditions(), attention_params(now)
     if flt.attention:
         # One branch per condition, each within the scope and filters above, so each is an
         # index range (the step, the stalled date, the few sent escalations); a single OR
@@ -170,8 +221,8 @@ def search_cases(session: Session, actor: Actor, flt: CaseFilter, now: datetime)
             for cond in conditions.values()
         ]
         stmt = select(Case).where(Case.id.in_(union_all(*branches)))
-    order = SORTS.get(flt.sort, SORTS["opened_desc"])
-    order_by = (*(order if isinstance(order, tuple) else (order,)), Case.id.desc())
+    sort = flt.sort if flt.sort in SORTS else "opened_desc"
+    order_by = _order_by(sort)
     page = max(1, flt.page)
     # First the ids of the page, joining the child only to sort by name; then those cases
     # with their children. Joining every case in scope to its child before sorting costs a
@@ -185,7 +236,8 @@ def search_cases(session: Session, actor: Actor, flt: CaseFilter, now: datetime)
     if flt.sort == "name":
         page_ids = page_ids.join(Child, Child.id == Case.child_id)
     rows = session.execute(
-        page_ids.order_by(*order_by).limit(flt.per_page).offset((page - 1) * flt.per_page)
+        page_ids.order_by(*order_by).limit(flt.per_page).offset((page - 1) * flt.per_page),
+        params,
     ).all()
     ids = [row[0] for row in rows]
     if counted_with_page and (rows or page == 1):
@@ -193,18 +245,11 @@ def search_cases(session: Session, actor: Actor, flt: CaseFilter, now: datetime)
     else:
         # Counted on the case table alone (no join: an index can answer it).
         count = stmt.with_only_columns(func.count(), maintain_column_froms=True)
-        total = session.scalar(count) or 0
+        total = session.scalar(count, params) or 0
     items: list[Case] = []
     flags: dict[int, list[str]] = {}
     if ids:
-        # The page's cases, their children and which attention conditions hold, in one go.
-        found = session.execute(
-            select(Case, *(cond.label(key) for key, cond in conditions.items()))
-            .join(Case.child)
-            .options(contains_eager(Case.child))
-            .where(Case.id.in_(ids))
-            .order_by(*order_by)
-        )
+        found = session.execute(_page_cases(sort), {**params, "page_ids": ids})
         for row in found:
             case = row[0]
             items.append(case)
