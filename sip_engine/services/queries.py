@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -257,18 +257,35 @@ def search_cases(session: Session, actor: Actor, flt: CaseFilter, now: datetime)
     return CasePage(items, total, page, flt.per_page, flags)
 
 
+# The start page's own statements are built once per actor (the actor is part of the key, so
+# each keeps exactly the scope visible_cases gives that actor) and reused on every visit:
+# building them cost several times more than running them.
+ACTOR_STATEMENTS = 1024
+
+
 def counts_by_state(session: Session, stmt_scope: Actor, *, mine_only: bool) -> dict[str, int]:
-    stmt = (
-        visible_cases(stmt_scope).with_only_columns(Case.state, func.count()).group_by(Case.state)
-    )
-    if mine_only and stmt_scope.user_id is not None:
-        stmt = stmt.where(Case.coordinator_id == stmt_scope.user_id)
-    return {state: count for state, count in session.execute(stmt)}
+    return {
+        state: count for state, count in session.execute(_counts_by_state(stmt_scope, mine_only))
+    }
+
+
+@lru_cache(maxsize=ACTOR_STATEMENTS)
+def _counts_by_state(actor: Actor, mine_only: bool) -> Executable:
+    stmt = visible_cases(actor).with_only_columns(Case.state, func.count()).group_by(Case.state)
+    if mine_only and actor.user_id is not None:
+        stmt = stmt.where(Case.coordinator_id == actor.user_id)
+    return stmt
 
 
 def upcoming_meetings(
     session: Session, actor: Actor, now: datetime, *, limit: int = 10, mine_only: bool = False
 ) -> list[tuple[Meeting, Case]]:
+    stmt = _upcoming_meetings(actor, limit, mine_only)
+    return [(m, c) for m, c in session.execute(stmt, {"upcoming_from": now})]
+
+
+@lru_cache(maxsize=ACTOR_STATEMENTS)
+def _upcoming_meetings(actor: Actor, limit: int, mine_only: bool) -> Executable:
     scope = visible_cases(actor).with_only_columns(Case.id, maintain_column_froms=True)
     if mine_only and actor.user_id is not None:
         scope = scope.where(Case.coordinator_id == actor.user_id)
@@ -276,16 +293,15 @@ def upcoming_meetings(
     # walks the meetings by start time and stops at ``limit``; ``case_id IN (scope)`` made
     # SQLite look up the meetings of every case in scope and sort them all.
     in_scope = scope.subquery()
-    stmt = (
+    return (
         select(Meeting, Case)
         .join(Case, Case.id == Meeting.case_id)
         .where(
             exists().where(in_scope.c.id == Meeting.case_id),
             Meeting.held_at.is_(None),
             Meeting.cancelled_at.is_(None),
-            Meeting.starts_at >= now,
+            Meeting.starts_at >= bindparam("upcoming_from"),
         )
         .order_by(Meeting.starts_at)
         .limit(limit)
     )
-    return [(m, c) for m, c in session.execute(stmt)]
