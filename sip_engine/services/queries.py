@@ -117,7 +117,7 @@ SORTS: dict[str, Any] = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)  # hashable: a key of the list's statement cache
 class CaseFilter:
     state: str | None = None
     nosam_area_id: int | None = None
@@ -196,6 +196,37 @@ def _page_cases(sort: str) -> Executable:
 
 
 def search_cases(session: Session, actor: Actor, flt: CaseFilter, now: datetime) -> CasePage:
+    searching = bool(flt.search and flt.search.strip())
+    # A list page's statements are kept for the next visit with the same filters (the
+    # attention conditions' moment is a parameter). Not those of a search: its terms (names,
+    # personnummer) are not kept in memory.
+    build = _list_statements.__wrapped__ if searching else _list_statements
+    page_ids, count, counted_with_page = build(actor, flt)
+    params = attention_params(now)
+    page = max(1, flt.page)
+    rows = session.execute(page_ids, params).all()
+    ids = [row[0] for row in rows]
+    if counted_with_page and (rows or page == 1):
+        total = rows[0][1] if rows else 0
+    else:
+        total = session.scalar(count, params) or 0
+    items: list[Case] = []
+    flags: dict[int, list[str]] = {}
+    if ids:
+        sort = flt.sort if flt.sort in SORTS else "opened_desc"
+        found = session.execute(_page_cases(sort), {**params, "page_ids": ids})
+        conditions = attention_conditions()
+        for row in found:
+            case = row[0]
+            items.append(case)
+            flags[case.id] = [key for key in conditions if row._mapping[key]]
+    return CasePage(items, total, page, flt.per_page, flags)
+
+
+@lru_cache(maxsize=256)
+def _list_statements(actor: Actor, flt: CaseFilter) -> tuple[Executable, Executable, bool]:
+    """The statements for the ids of a page of cases and for their total, and whether the
+    first also counts (see below). Always within the actor's scope (visible_cases)."""
     stmt = visible_cases(actor)
     if flt.state:
         stmt = stmt.where(Case.state == flt.state)
@@ -211,22 +242,18 @@ def search_cases(session: Session, actor: Actor, flt: CaseFilter, now: datetime)
     searching = bool(flt.search and flt.search.strip())
     if searching:
         stmt = stmt.where(_search_condition(flt.search or ""))
-    conditions, params = attention_conditions(), attention_params(now)
     if flt.attention:
         # One branch per condition, each within the scope and filters above, so each is an
         # index range (the step, the stalled date, the few sent escalations); a single OR
         # made the database test every condition on every case in scope.
         branches = [
             stmt.with_only_columns(Case.id).where(cond).correlate(None)
-            for cond in conditions.values()
+            for cond in attention_conditions().values()
         ]
         stmt = select(Case).where(Case.id.in_(union_all(*branches)))
-    sort = flt.sort if flt.sort in SORTS else "opened_desc"
-    order_by = _order_by(sort)
-    page = max(1, flt.page)
     # First the ids of the page, joining the child only to sort by name; then those cases
-    # with their children. Joining every case in scope to its child before sorting costs a
-    # child lookup per case.
+    # with their children (_page_cases). Joining every case in scope to its child before
+    # sorting costs a child lookup per case.
     # A search or the attention filter is costly to evaluate and matches few cases: count
     # them in the same statement (a window over the matches) rather than evaluating it twice.
     # Otherwise an index answers the count, and the page is a walk that stops at ``per_page``.
@@ -235,26 +262,14 @@ def search_cases(session: Session, actor: Actor, flt: CaseFilter, now: datetime)
     page_ids = stmt.with_only_columns(*columns, maintain_column_froms=True)
     if flt.sort == "name":
         page_ids = page_ids.join(Child, Child.id == Case.child_id)
-    rows = session.execute(
-        page_ids.order_by(*order_by).limit(flt.per_page).offset((page - 1) * flt.per_page),
-        params,
-    ).all()
-    ids = [row[0] for row in rows]
-    if counted_with_page and (rows or page == 1):
-        total = rows[0][1] if rows else 0
-    else:
-        # Counted on the case table alone (no join: an index can answer it).
-        count = stmt.with_only_columns(func.count(), maintain_column_froms=True)
-        total = session.scalar(count, params) or 0
-    items: list[Case] = []
-    flags: dict[int, list[str]] = {}
-    if ids:
-        found = session.execute(_page_cases(sort), {**params, "page_ids": ids})
-        for row in found:
-            case = row[0]
-            items.append(case)
-            flags[case.id] = [key for key in conditions if row._mapping[key]]
-    return CasePage(items, total, page, flt.per_page, flags)
+    sort = flt.sort if flt.sort in SORTS else "opened_desc"
+    page = max(1, flt.page)
+    page_ids = (
+        page_ids.order_by(*_order_by(sort)).limit(flt.per_page).offset((page - 1) * flt.per_page)
+    )
+    # Counted on the case table alone (no join: an index can answer it).
+    count = stmt.with_only_columns(func.count(), maintain_column_froms=True)
+    return page_ids, count, counted_with_page
 
 
 # The start page's own statements are built once per actor (the actor is part of the key, so
