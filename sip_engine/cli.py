@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from .config import load_settings
+from .db import refresh_planner_statistics
 from .migrate import upgrade
 from .runtime import Runtime, build_runtime
 from .status import case_counts
@@ -105,8 +106,11 @@ def serve(host: str, port: int, threads: int, scheduler: bool) -> None:
     from webui import create_app
 
     settings = load_settings()
-    runtime = build_runtime(settings)
+    # A pooled connection for every request thread and the scheduler: beyond the pool's size
+    # connections are opened and closed per request (on SQLite each with a cold page cache).
+    runtime = build_runtime(settings, pool_size=threads + 2)
     upgrade(runtime.engine)
+    refresh_planner_statistics(runtime.engine)
     app = create_app(runtime=runtime)
     if scheduler:
         from .scheduler import start_background_scheduler

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, Select, String, Text, select
+from sqlalchemy import JSON, ForeignKey, Index, Integer, Select, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, str_enum
@@ -14,6 +14,10 @@ class Meeting(Base):
     """A SIP meeting or follow-up meeting. ``sequence`` rises on every change (iCalendar)."""
 
     __tablename__ = "meeting"
+    # "Meeting time passed" on the start page: a case's open meetings, from the index alone.
+    __table_args__ = (
+        Index("ix_meeting_case_open", "case_id", "held_at", "cancelled_at", "starts_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("sip_case.id"), index=True)
