@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from sip_engine.calendar_se import add_working_days
@@ -69,30 +70,41 @@ def shift(anchor: datetime, rule: ReminderRule) -> datetime:
 
 
 class _Facts:
-    """What the rules look at, loaded once per sync."""
+    """What the rules look at, loaded once per sync, and only when a rule of the case's
+    current state asks for it (most states need one or two of these, not all)."""
 
     def __init__(self, session: Session, case: Case, today: date) -> None:
-        self.session, self.case = session, case
-        self.meeting = session.scalars(Meeting.open_for(case.id)).first()
-        self.invitations = (
-            list(
-                session.scalars(select(Invitation).where(Invitation.meeting_id == self.meeting.id))
-            )
-            if self.meeting
-            else []
+        self.session, self.case, self.today = session, case, today
+
+    @cached_property
+    def meeting(self) -> Meeting | None:
+        return self.session.scalars(Meeting.open_for(self.case.id)).first()
+
+    @cached_property
+    def invitations(self) -> list[Invitation]:
+        if self.meeting is None:
+            return []
+        return list(
+            self.session.scalars(select(Invitation).where(Invitation.meeting_id == self.meeting.id))
         )
-        self.plan = session.scalars(
+
+    @cached_property
+    def plan(self) -> PlanVersion | None:
+        return self.session.scalars(
             select(PlanVersion)
-            .where(PlanVersion.case_id == case.id, PlanVersion.adopted_at.is_not(None))
+            .where(PlanVersion.case_id == self.case.id, PlanVersion.adopted_at.is_not(None))
             .order_by(PlanVersion.version_no.desc())
             .limit(1)
         ).first()
-        self.consent = session.scalars(
+
+    @cached_property
+    def consent(self) -> Consent | None:
+        return self.session.scalars(
             select(Consent)
             .where(
-                Consent.case_id == case.id,
+                Consent.case_id == self.case.id,
                 Consent.revoked_at.is_(None),
-                Consent.valid_until >= today,
+                Consent.valid_until >= self.today,
             )
             .order_by(Consent.valid_until)
             .limit(1)
@@ -113,9 +125,9 @@ class _Facts:
 def _anchor(rule: ReminderRule, case: Case, facts: _Facts) -> tuple[datetime, str] | None:
     """The moment the rule counts from, and a reference that changes when it moves for a new
     reason (a new meeting version, a new plan): then it is a new reminder."""
-    meeting = facts.meeting
     if rule.anchor == "state_entered":
         return case.state_entered_at, f"s{case.state}@{case.state_entered_at:%Y%m%dT%H%M%S}"
+    meeting = facts.meeting if rule.anchor in ("meeting_called", "meeting_start") else None
     if rule.anchor == "meeting_called" and meeting and meeting.called_at:
         return meeting.called_at, f"m{meeting.id}v{meeting.sequence}"
     if rule.anchor == "meeting_start" and meeting and meeting.called_at:
@@ -218,23 +230,24 @@ def sync_case_reminders(
         if row.status is ReminderStatus.PENDING and key not in wanted:
             row.status = ReminderStatus.CANCELLED
             row.processed_at = now
+    new: list[dict[str, Any]] = []
     for key, want in wanted.items():
         found = existing.get(key)
         if found is None:
-            session.add(
-                Reminder(
-                    key=key,
-                    case_id=case.id,
-                    rule_id=want.rule.id,
-                    kind=want.rule.kind,
-                    state=case.state,
-                    recipient=want.recipient,
-                    participant_id=want.participant_id,
-                    user_id=want.user_id,
-                    due_at=want.due_at,
-                    status=ReminderStatus.PENDING,
-                    created_at=now,
-                )
+            new.append(
+                {
+                    "key": key,
+                    "case_id": case.id,
+                    "rule_id": want.rule.id,
+                    "kind": want.rule.kind,
+                    "state": case.state,
+                    "recipient": want.recipient,
+                    "participant_id": want.participant_id,
+                    "user_id": want.user_id,
+                    "due_at": want.due_at,
+                    "status": ReminderStatus.PENDING,
+                    "created_at": now,
+                }
             )
         elif found.status is ReminderStatus.CANCELLED:
             found.status, found.due_at, found.processed_at = (
@@ -245,3 +258,6 @@ def sync_case_reminders(
         elif found.status is ReminderStatus.PENDING and found.due_at != want.due_at:
             found.due_at = want.due_at
     session.flush()
+    if new:
+        # One multi-row INSERT: nothing here needs the new rows as objects or their ids.
+        session.execute(insert(Reminder).execution_options(render_nulls=True), new)

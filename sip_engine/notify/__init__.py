@@ -62,14 +62,14 @@ class Notifier:
 
     def kallelse(self, session: Session, case: Case, meeting: Meeting, now: datetime) -> None:
         """Invite every current participant who has not been invited to this meeting."""
-        for participant in case.active_participants:
-            self._ensure_invitation(session, case, meeting, participant, now, update=False)
+        self._ensure_invitations(
+            session, case, meeting, case.active_participants, now, update=False
+        )
 
     def update(self, session: Session, case: Case, meeting: Meeting, now: datetime) -> None:
         """After a reschedule: everyone invited gets the new time (same UID, higher SEQUENCE);
         participants added since get their first invitation."""
-        for participant in case.active_participants:
-            self._ensure_invitation(session, case, meeting, participant, now, update=True)
+        self._ensure_invitations(session, case, meeting, case.active_participants, now, update=True)
 
     def cancel(self, session: Session, case: Case, meeting: Meeting, now: datetime) -> None:
         for invitation in self.invitations(session, meeting):
@@ -98,7 +98,7 @@ class Notifier:
         substitute: Participant,
         now: datetime,
     ) -> Invitation:
-        return self._ensure_invitation(session, case, meeting, substitute, now, update=False)
+        return self._ensure_invitations(session, case, meeting, [substitute], now, update=False)[0]
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -122,34 +122,59 @@ class Notifier:
             )
         )
 
-    def _ensure_invitation(
+    def _ensure_invitations(
         self,
         session: Session,
         case: Case,
         meeting: Meeting,
-        participant: Participant,
+        participants: list[Participant],
         now: datetime,
         *,
         update: bool,
-    ) -> Invitation:
-        invitation = session.scalars(
-            select(Invitation).where(
-                Invitation.meeting_id == meeting.id, Invitation.participant_id == participant.id
-            )
-        ).first()
-        is_new = invitation is None
-        if invitation is None:
-            invitation = Invitation(
+    ) -> list[Invitation]:
+        """Each participant's invitation to the meeting, created and queued where missing
+        (and with ``update``, queued again where it told of an older version). The existing
+        ones are read in one query and the new ones inserted in one flush (their ids go into
+        the answer links)."""
+        existing: dict[int, Invitation] = {}
+        for invitation in self.invitations(session, meeting):
+            existing.setdefault(invitation.participant_id, invitation)
+        created = {
+            participant.id: Invitation(
                 meeting_id=meeting.id,
                 participant_id=participant.id,
                 link_nonce=secrets.token_urlsafe(12),
                 created_at=now,
                 sent_sequence=meeting.sequence,
             )
-            session.add(invitation)
+            for participant in participants
+            if participant.id not in existing
+        }
+        if created:
+            session.add_all(created.values())
             session.flush()
-        elif not update or invitation.sent_sequence == meeting.sequence:
-            return invitation  # already told about this version of the meeting
+        result = []
+        for participant in participants:
+            invitation = existing.get(participant.id) or created[participant.id]
+            result.append(invitation)
+            is_new = participant.id in created
+            if not is_new and (not update or invitation.sent_sequence == meeting.sequence):
+                continue  # already told about this version of the meeting
+            self._tell(session, case, meeting, invitation, participant, now, is_new=is_new)
+        return result
+
+    def _tell(
+        self,
+        session: Session,
+        case: Case,
+        meeting: Meeting,
+        invitation: Invitation,
+        participant: Participant,
+        now: datetime,
+        *,
+        is_new: bool,
+    ) -> None:
+        """Queue the kallelse, inbjudan or update for this version of the meeting."""
         invitation.sent_sequence = meeting.sequence
         if participant.email:
             called = participant.kind is ParticipantKind.KALLAD
@@ -179,7 +204,6 @@ class Notifier:
                 lead=lead,
                 with_link=True,
             )
-        return invitation
 
     def _queue(
         self,

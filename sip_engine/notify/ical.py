@@ -74,5 +74,6 @@ def build_ics(
     calendar.add_component(event)
     # The VTIMEZONE goes before the event that refers to it, where add_missing_timezones
     # would insert it; the calendar's own properties come first and never contain this line.
-    head, begin, rest = calendar.to_ical().decode("utf-8").partition("BEGIN:VEVENT\r\n")
+    text = str(calendar.to_ical().decode("utf-8"))
+    head, begin, rest = text.partition("BEGIN:VEVENT\r\n")
     return head + _vtimezone() + begin + rest

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from functools import cached_property
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from sip_engine.clock import local_date
 from sip_engine.models import (
@@ -80,7 +80,7 @@ class TransitionContext:
             self.session.scalars(
                 select(Participant)
                 .where(Participant.case_id == self.case.id, Participant.removed_at.is_(None))
-                .options(selectinload(Participant.organisation))
+                .options(joinedload(Participant.organisation))
                 .order_by(Participant.id)
             )
         )
@@ -99,9 +99,8 @@ class TransitionContext:
     @cached_property
     def open_meeting(self) -> Meeting | None:
         """The meeting being prepared or held: the newest one not held and not cancelled."""
-        return self.session.scalars(
-            Meeting.open_for(self.case.id).options(selectinload(Meeting.attendance))
-        ).first()
+        # Attendance is left to load on first use: only one guard (after the meeting) reads it.
+        return self.session.scalars(Meeting.open_for(self.case.id)).first()
 
     @cached_property
     def draft_plan(self) -> PlanVersion | None:
