@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 
+from sqlalchemy import select
+
 from sip_engine.clock import STOCKHOLM
 from sip_engine.models import (
     HUVUDMAN_PARTIES,
@@ -59,12 +61,14 @@ def need_spans_two_parties(ctx: TransitionContext) -> list[str]:
     org_ids.add(ctx.case.unit_id)
     if ctx.case.raised_by_organisation_id:
         org_ids.add(ctx.case.raised_by_organisation_id)
-    org_ids.update(p.organisation_id for p in ctx.participants if p.organisation_id)
-    parties = {
-        org.party
-        for org in (ctx.session.get(Organisation, org_id) for org_id in org_ids)
-        if org is not None
-    } & HUVUDMAN_PARTIES
+    orgs = {p.organisation.id: p.organisation for p in ctx.participants if p.organisation}
+    # The case's own organisations that no participant brought: one query, not one each.
+    if missing := org_ids - orgs.keys():
+        orgs.update(
+            (org.id, org)
+            for org in ctx.session.scalars(select(Organisation).where(Organisation.id.in_(missing)))
+        )
+    parties = {org.party for org in orgs.values()} & HUVUDMAN_PARTIES
     if len(parties) >= 2:
         return []
     return [
