@@ -11,8 +11,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from sip_engine.clock import STOCKHOLM
@@ -72,12 +73,12 @@ class Notifier:
         self._ensure_invitations(session, case, meeting, case.active_participants, now, update=True)
 
     def cancel(self, session: Session, case: Case, meeting: Meeting, now: datetime) -> None:
+        messages = []
         for invitation in self.invitations(session, meeting):
             participant = invitation.participant
             if not participant.email:
                 continue
-            self._queue(
-                session,
+            message = self._message(
                 case,
                 meeting,
                 invitation,
@@ -89,6 +90,8 @@ class Notifier:
                 lead="Mötet är inställt. Du behöver inte göra något mer.",
                 with_link=False,
             )
+            messages.append(message)
+        self._queue(session, messages)
 
     def invite_substitute(
         self,
@@ -153,19 +156,21 @@ class Notifier:
         if created:
             session.add_all(created.values())
             session.flush()
-        result = []
+        result, messages = [], []
         for participant in participants:
             invitation = existing.get(participant.id) or created[participant.id]
             result.append(invitation)
             is_new = participant.id in created
             if not is_new and (not update or invitation.sent_sequence == meeting.sequence):
                 continue  # already told about this version of the meeting
-            self._tell(session, case, meeting, invitation, participant, now, is_new=is_new)
+            message = self._tell(case, meeting, invitation, participant, now, is_new=is_new)
+            if message is not None:
+                messages.append(message)
+        self._queue(session, messages)
         return result
 
     def _tell(
         self,
-        session: Session,
         case: Case,
         meeting: Meeting,
         invitation: Invitation,
@@ -173,41 +178,48 @@ class Notifier:
         now: datetime,
         *,
         is_new: bool,
-    ) -> None:
-        """Queue the kallelse, inbjudan or update for this version of the meeting."""
+    ) -> dict[str, Any] | None:
+        """The kallelse, inbjudan or update for this version of the meeting (None for a
+        participant without e-mail)."""
         invitation.sent_sequence = meeting.sequence
-        if participant.email:
-            called = participant.kind is ParticipantKind.KALLAD
-            if is_new:
-                kind = KIND_KALLELSE if called else KIND_INBJUDAN
-                word = "Kallelse" if called else "Inbjudan"
-                subject = f"{word} till SIP-möte {when_text(meeting)} ({case.reference})"
-                lead = (
-                    "Du kallas till ett möte om en samordnad individuell plan (SIP)."
-                    if called
-                    else "Du är inbjuden till ett möte om en samordnad individuell plan (SIP)."
-                )
-            else:
-                kind = KIND_UPDATE
-                subject = f"Ny tid: SIP-möte {when_text(meeting)} ({case.reference})"
-                lead = "Mötet har flyttats eller ändrats. Tidigare svar gällde den gamla tiden."
-            self._queue(
-                session,
-                case,
-                meeting,
-                invitation,
-                participant,
-                now,
-                kind=kind,
-                method="REQUEST",
-                subject=subject,
-                lead=lead,
-                with_link=True,
+        if not participant.email:
+            return None
+        called = participant.kind is ParticipantKind.KALLAD
+        if is_new:
+            kind = KIND_KALLELSE if called else KIND_INBJUDAN
+            word = "Kallelse" if called else "Inbjudan"
+            subject = f"{word} till SIP-möte {when_text(meeting)} ({case.reference})"
+            lead = (
+                "Du kallas till ett möte om en samordnad individuell plan (SIP)."
+                if called
+                else "Du är inbjuden till ett möte om en samordnad individuell plan (SIP)."
             )
+        else:
+            kind = KIND_UPDATE
+            subject = f"Ny tid: SIP-möte {when_text(meeting)} ({case.reference})"
+            lead = "Mötet har flyttats eller ändrats. Tidigare svar gällde den gamla tiden."
+        return self._message(
+            case,
+            meeting,
+            invitation,
+            participant,
+            now,
+            kind=kind,
+            method="REQUEST",
+            subject=subject,
+            lead=lead,
+            with_link=True,
+        )
 
-    def _queue(
+    @staticmethod
+    def _queue(session: Session, messages: list[dict[str, Any]]) -> None:
+        """Put the messages in the outbox: one multi-row INSERT, as nothing here needs them
+        as objects or their ids."""
+        if messages:
+            session.execute(insert(OutboxMessage).execution_options(render_nulls=True), messages)
+
+    def _message(
         self,
-        session: Session,
         case: Case,
         meeting: Meeting,
         invitation: Invitation,
@@ -219,7 +231,8 @@ class Notifier:
         subject: str,
         lead: str,
         with_link: bool,
-    ) -> OutboxMessage:
+    ) -> dict[str, Any]:
+        """An outbox row: the e-mail to one participant, with its iCalendar file."""
         assert participant.email
         leader = meeting.leader.name if meeting.leader else "sammankallande samordnare"
         lines = [
@@ -260,21 +273,19 @@ class Notifier:
             attendee_name=participant.name,
             now=now,
         )
-        message = OutboxMessage(
-            created_at=now,
-            case_id=case.id,
-            invitation_id=invitation.id,
-            kind=kind,
-            to_address=participant.email,
-            to_name=participant.name,
-            subject=subject,
-            body_text=body,
-            ics=ics,
-            ics_method=method,
-            message_id=f"<sip-{secrets.token_hex(12)}@{self.domain}>",
-            status=OutboxStatus.PENDING,
-            attempts=0,
-            next_attempt_at=now,
-        )
-        session.add(message)
-        return message
+        return {
+            "created_at": now,
+            "case_id": case.id,
+            "invitation_id": invitation.id,
+            "kind": kind,
+            "to_address": participant.email,
+            "to_name": participant.name,
+            "subject": subject,
+            "body_text": body,
+            "ics": ics,
+            "ics_method": method,
+            "message_id": f"<sip-{secrets.token_hex(12)}@{self.domain}>",
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+        }

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from sip_engine.clock import local_date
 from sip_engine.models import (
     Case,
+    Child,
     Consent,
     Meeting,
     Participant,
@@ -91,9 +92,22 @@ class TransitionContext:
             self.session.scalars(
                 select(Consent)
                 .where(Consent.case_id == self.case.id)
-                .options(selectinload(Consent.organisations))
+                .options(joinedload(Consent.organisations))
                 .order_by(Consent.id)
+            ).unique()
+        )
+
+    @cached_property
+    def child(self) -> Child:
+        """The case's child with its relatives (the guardians who must consent)."""
+        return (
+            self.session.scalars(
+                select(Child)
+                .where(Child.id == self.case.child_id)
+                .options(joinedload(Child.relatives))
             )
+            .unique()
+            .one()
         )
 
     @cached_property

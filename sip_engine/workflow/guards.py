@@ -158,7 +158,7 @@ def _consent_reasons(ctx: TransitionContext, day: date) -> list[str]:
 
 
 def _givers_missing(ctx: TransitionContext, valid: list[Consent], day: date) -> list[str]:
-    child = ctx.case.child
+    child = ctx.child
     if child.age_on(day) >= AGE_OF_OWN_CONSENT:
         if any(c.given_by_young_person for c in valid):
             return []
