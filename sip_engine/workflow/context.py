@@ -92,9 +92,10 @@ class TransitionContext:
             self.session.scalars(
                 select(Consent)
                 .where(Consent.case_id == self.case.id)
-                .options(joinedload(Consent.organisations))
+                # Not joinedload: the nested outer join makes SQLite scan consent_organisation.
+                .options(selectinload(Consent.organisations))
                 .order_by(Consent.id)
-            ).unique()
+            )
         )
 
     @cached_property
