@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cached_property, lru_cache
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Date, Integer, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from sip_engine.calendar_se import add_working_days
@@ -78,36 +78,22 @@ class _Facts:
 
     @cached_property
     def meeting(self) -> Meeting | None:
-        return self.session.scalars(Meeting.open_for(self.case.id)).first()
+        return self.session.scalars(_OPEN_MEETING, {"case_id": self.case.id}).first()
 
     @cached_property
     def invitations(self) -> list[Invitation]:
         if self.meeting is None:
             return []
-        return list(
-            self.session.scalars(select(Invitation).where(Invitation.meeting_id == self.meeting.id))
-        )
+        return list(self.session.scalars(_INVITATIONS, {"meeting_id": self.meeting.id}))
 
     @cached_property
     def plan(self) -> PlanVersion | None:
-        return self.session.scalars(
-            select(PlanVersion)
-            .where(PlanVersion.case_id == self.case.id, PlanVersion.adopted_at.is_not(None))
-            .order_by(PlanVersion.version_no.desc())
-            .limit(1)
-        ).first()
+        return self.session.scalars(_ADOPTED_PLAN, {"case_id": self.case.id}).first()
 
     @cached_property
     def consent(self) -> Consent | None:
         return self.session.scalars(
-            select(Consent)
-            .where(
-                Consent.case_id == self.case.id,
-                Consent.revoked_at.is_(None),
-                Consent.valid_until >= self.today,
-            )
-            .order_by(Consent.valid_until)
-            .limit(1)
+            _FIRST_ENDING_CONSENT, {"case_id": self.case.id, "today": self.today}
         ).first()
 
     def managers(self) -> list[User]:
@@ -120,6 +106,32 @@ class _Facts:
                 )
             )
         )
+
+
+# Built once with bound parameters: building a statement and its cache key anew on every
+# sync cost about as much as running it.
+_CASE_ID = bindparam("case_id", type_=Integer)
+_OPEN_MEETING = Meeting.open_for(_CASE_ID)
+_INVITATIONS = select(Invitation).where(
+    Invitation.meeting_id == bindparam("meeting_id", type_=Integer)
+)
+_ADOPTED_PLAN = (
+    select(PlanVersion)
+    .where(PlanVersion.case_id == _CASE_ID, PlanVersion.adopted_at.is_not(None))
+    .order_by(PlanVersion.version_no.desc())
+    .limit(1)
+)
+_FIRST_ENDING_CONSENT = (
+    select(Consent)
+    .where(
+        Consent.case_id == _CASE_ID,
+        Consent.revoked_at.is_(None),
+        Consent.valid_until >= bindparam("today", type_=Date),
+    )
+    .order_by(Consent.valid_until)
+    .limit(1)
+)
+_REMINDERS = select(Reminder).where(Reminder.case_id == _CASE_ID)
 
 
 def _anchor(rule: ReminderRule, case: Case, facts: _Facts) -> tuple[datetime, str] | None:
@@ -223,9 +235,7 @@ def sync_case_reminders(
 ) -> None:
     definition = definition or _registry().get(case.workflow_name, case.workflow_version)
     wanted = {w.key: w for w in wanted_reminders(session, case, definition, now)}
-    existing = {
-        r.key: r for r in session.scalars(select(Reminder).where(Reminder.case_id == case.id))
-    }
+    existing = {r.key: r for r in session.scalars(_REMINDERS, {"case_id": case.id})}
     for key, row in existing.items():
         if row.status is ReminderStatus.PENDING and key not in wanted:
             row.status = ReminderStatus.CANCELLED

@@ -13,7 +13,7 @@ from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Integer, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from sip_engine.clock import STOCKHOLM
@@ -49,6 +49,14 @@ def where_text(meeting: Meeting) -> str:
     return meeting.location or ""
 
 
+# Built once (with a bound parameter): the kallelse of every transition reads it.
+_INVITATIONS = (
+    select(Invitation)
+    .where(Invitation.meeting_id == bindparam("meeting_id", type_=Integer))
+    .order_by(Invitation.id)
+)
+
+
 @dataclass
 class Notifier:
     links: AnswerLinks
@@ -61,16 +69,31 @@ class Notifier:
 
     # --- what the workflow's actions call ----------------------------------------------
 
-    def kallelse(self, session: Session, case: Case, meeting: Meeting, now: datetime) -> None:
-        """Invite every current participant who has not been invited to this meeting."""
-        self._ensure_invitations(
-            session, case, meeting, case.active_participants, now, update=False
-        )
+    # Both take the case's current participants (``TransitionContext.participants``: the
+    # guards have read them already, so the notifier does not read them again).
 
-    def update(self, session: Session, case: Case, meeting: Meeting, now: datetime) -> None:
+    def kallelse(
+        self,
+        session: Session,
+        case: Case,
+        meeting: Meeting,
+        participants: list[Participant],
+        now: datetime,
+    ) -> None:
+        """Invite every current participant who has not been invited to this meeting."""
+        self._ensure_invitations(session, case, meeting, participants, now, update=False)
+
+    def update(
+        self,
+        session: Session,
+        case: Case,
+        meeting: Meeting,
+        participants: list[Participant],
+        now: datetime,
+    ) -> None:
         """After a reschedule: everyone invited gets the new time (same UID, higher SEQUENCE);
         participants added since get their first invitation."""
-        self._ensure_invitations(session, case, meeting, case.active_participants, now, update=True)
+        self._ensure_invitations(session, case, meeting, participants, now, update=True)
 
     def cancel(self, session: Session, case: Case, meeting: Meeting, now: datetime) -> None:
         messages = []
@@ -107,13 +130,7 @@ class Notifier:
 
     @staticmethod
     def invitations(session: Session, meeting: Meeting) -> list[Invitation]:
-        return list(
-            session.scalars(
-                select(Invitation)
-                .where(Invitation.meeting_id == meeting.id)
-                .order_by(Invitation.id)
-            )
-        )
+        return list(session.scalars(_INVITATIONS, {"meeting_id": meeting.id}))
 
     def answer_url(self, invitation: Invitation) -> str:
         return self.links.url(
