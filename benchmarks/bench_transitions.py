@@ -15,7 +15,8 @@ same data, interleaved in blocks so that the machine's load affects them alike:
   outbox messages included), recorded beforehand on another copy and sent again as they are
   with ``Connection.exec_driver_sql``: the floor for everything the engine writes;
 * ``orm``:    a reference point, not a floor: the transition's own writes through the ORM
-  (the case loaded, attributes set, the event added, commit), with no guards and no machine.
+  (the case loaded, attributes set, the same reminders, invitations, outbox messages and event
+  added as objects, commit), with no guards, no machine and no rendering.
 
 Two triggers are measured, in the order of the SIP journey: ``forbered`` (upptäck → förbered;
 one guard reading the case's participants and their organisations) and ``kalla`` (förbered →
@@ -820,9 +821,12 @@ class Lane:
         return perf_counter() - started
 
     def run_orm(self, step: Step, start: int, stop: int, latencies: array.array[float]) -> float:
-        """A reference point, not the floor: the same writes through the ORM, loading only the
-        rows written (the case, and for ``kalla`` the meeting); no guards, no machine."""
+        """A reference point, not the floor: the same rows written through the ORM's unit of
+        work, loading only the rows updated (the case, and for ``kalla`` the meeting); the
+        reminders, invitations and outbox messages are added as objects (values as the floor
+        has them). No guards, no machine, no rendering."""
         cases, actors, sessions = self.seed.cases, self.seed.actors, self.sessions
+        inserted = self.inserted.get(step.trigger, [])
         started = perf_counter()
         for k in range(start, stop):
             seeded = cases[k]
@@ -833,6 +837,23 @@ class Lane:
                 case.state, case.state_entered_at, case.updated_at = step.to_state, NOW, NOW
                 if step.trigger == "kalla":
                     session.get_one(Meeting, seeded.meeting_id).called_at = NOW
+                rows = inserted[k] if inserted else {}
+                invitations = {
+                    row["id"]: Invitation(**{c: v for c, v in row.items() if c != "id"})
+                    for row in rows.get("invitation", [])
+                }
+                session.add_all(invitations.values())
+                if invitations:
+                    session.flush()  # their ids go into the outbox rows, as in the engine
+                for row in rows.get("outbox_message", []):
+                    values = {c: v for c, v in row.items() if c != "id"}
+                    if row["invitation_id"] in invitations:
+                        values["invitation_id"] = invitations[row["invitation_id"]].id
+                    session.add(OutboxMessage(**values))
+                session.add_all(
+                    Reminder(**{c: v for c, v in row.items() if c != "id"})
+                    for row in rows.get("reminder", [])
+                )
                 session.add(
                     CaseEvent(
                         case_id=case.id,
@@ -1115,7 +1136,9 @@ def run(args: argparse.Namespace) -> Report:
         digests = {lane.path: written_digest(lane.engine) for lane in lanes}
     del recorded, inserted
     report.identical_writes = len(set(digests.values())) == 1
-    report.same_row_counts = counts["replay"] == counts["engine"] == counts["floor"]
+    report.same_row_counts = (
+        counts["replay"] == counts["engine"] == counts["floor"] == counts["orm"]
+    )
     floor_lane = next(lane for lane in lanes if lane.path == "floor")
     report.floor_statements_per_fire = {
         trigger: n / fires for trigger, n in floor_lane.floor_statements.items()
@@ -1194,7 +1217,7 @@ def render(report: Report) -> str:
         )
     lines.append(
         f"case, meeting and transition rows identical on every path: {report.identical_writes}; "
-        f"floor and replay wrote as many rows as the engine in every table: "
+        f"floor, replay and ORM reference wrote as many rows as the engine in every table: "
         f"{report.same_row_counts}"
     )
     for trigger, by_path in report.rows_per_fire.items():
