@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, Select, String, Text, select
+from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, Integer, Select, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, str_enum
@@ -45,7 +45,7 @@ class Meeting(Base):
     attendance: Mapped[list[MeetingAttendance]] = relationship(order_by="MeetingAttendance.id")
 
     @classmethod
-    def open_for(cls, case_id: int) -> Select[Meeting]:
+    def open_for(cls, case_id: int | ColumnElement[int]) -> Select[Meeting]:
         """The case's open meeting (being prepared or held): the newest one neither held
         nor cancelled. The one query every layer uses for "the meeting"."""
         return (
