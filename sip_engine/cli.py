@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from .config import load_settings
+from .db import refresh_planner_statistics
 from .migrate import upgrade
 from .runtime import Runtime, build_runtime
 from .status import case_counts
@@ -78,6 +79,17 @@ def status(as_json: bool) -> None:
 
 
 @main.command()
+@click.option("--period", required=True, help="Year (2026), quarter (2026-K1) or month (2026-03).")
+@click.option("--area", default=None, help="NOSAM area by name; all areas if left out.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def report(period: str, area: str | None, as_json: bool) -> None:
+    """SIP figures per NOSAM area and period: the same report as the web page."""
+    from .reports.cli import print_report
+
+    print_report(_runtime(), period, area, as_json)
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
@@ -94,8 +106,11 @@ def serve(host: str, port: int, threads: int, scheduler: bool) -> None:
     from webui import create_app
 
     settings = load_settings()
-    runtime = build_runtime(settings)
+    # A pooled connection for every request thread and the scheduler: beyond the pool's size
+    # connections are opened and closed per request (on SQLite each with a cold page cache).
+    runtime = build_runtime(settings, pool_size=threads + 2)
     upgrade(runtime.engine)
+    refresh_planner_statistics(runtime.engine)
     app = create_app(runtime=runtime)
     if scheduler:
         from .scheduler import start_background_scheduler
@@ -167,7 +182,11 @@ def scheduler(once: bool, at: str | None) -> None:
         click.echo("Tyst tid: inga påminnelser skickas nu.")
     click.echo(
         f"påminnelser: {report.reminders}, meddelanden: {report.messages}, levererade: {delivered}"
+        f", misslyckade: {report.failed}"
     )
+    if report.failed:
+        # For cron and monitoring: the rest went out, but someone must look at the log.
+        raise SystemExit(1)
 
 
 @main.group()

@@ -88,5 +88,17 @@ def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
     return create_engine(url, echo=echo, hide_parameters=not echo, pool_pre_ping=True, **kwargs)
 
 
+def refresh_planner_statistics(engine: Engine) -> None:
+    """On SQLite, gather the statistics the query planner needs to choose between indexes
+    (for example, the few sent escalations over a unit's thousands of cases); nothing else
+    ever runs ANALYZE there. ``analysis_limit`` samples each index, so this takes milliseconds
+    on a large file. PostgreSQL's autovacuum keeps its own statistics."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.begin() as connection:
+        connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+        connection.exec_driver_sql("ANALYZE")
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Date, Integer, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from sip_engine.calendar_se import add_working_days
@@ -69,33 +70,30 @@ def shift(anchor: datetime, rule: ReminderRule) -> datetime:
 
 
 class _Facts:
-    """What the rules look at, loaded once per sync."""
+    """What the rules look at, loaded once per sync, and only when a rule of the case's
+    current state asks for it (most states need one or two of these, not all)."""
 
     def __init__(self, session: Session, case: Case, today: date) -> None:
-        self.session, self.case = session, case
-        self.meeting = session.scalars(Meeting.open_for(case.id)).first()
-        self.invitations = (
-            list(
-                session.scalars(select(Invitation).where(Invitation.meeting_id == self.meeting.id))
-            )
-            if self.meeting
-            else []
-        )
-        self.plan = session.scalars(
-            select(PlanVersion)
-            .where(PlanVersion.case_id == case.id, PlanVersion.adopted_at.is_not(None))
-            .order_by(PlanVersion.version_no.desc())
-            .limit(1)
-        ).first()
-        self.consent = session.scalars(
-            select(Consent)
-            .where(
-                Consent.case_id == case.id,
-                Consent.revoked_at.is_(None),
-                Consent.valid_until >= today,
-            )
-            .order_by(Consent.valid_until)
-            .limit(1)
+        self.session, self.case, self.today = session, case, today
+
+    @cached_property
+    def meeting(self) -> Meeting | None:
+        return self.session.scalars(_OPEN_MEETING, {"case_id": self.case.id}).first()
+
+    @cached_property
+    def invitations(self) -> list[Invitation]:
+        if self.meeting is None:
+            return []
+        return list(self.session.scalars(_INVITATIONS, {"meeting_id": self.meeting.id}))
+
+    @cached_property
+    def plan(self) -> PlanVersion | None:
+        return self.session.scalars(_ADOPTED_PLAN, {"case_id": self.case.id}).first()
+
+    @cached_property
+    def consent(self) -> Consent | None:
+        return self.session.scalars(
+            _FIRST_ENDING_CONSENT, {"case_id": self.case.id, "today": self.today}
         ).first()
 
     def managers(self) -> list[User]:
@@ -110,12 +108,39 @@ class _Facts:
         )
 
 
+# Built once with bound parameters: building a statement and its cache key anew on every
+# sync cost about as much as running it.
+_CASE_ID = bindparam("case_id", type_=Integer)
+_OPEN_MEETING = Meeting.open_for(_CASE_ID)
+_INVITATIONS = select(Invitation).where(
+    Invitation.meeting_id == bindparam("meeting_id", type_=Integer)
+)
+_ADOPTED_PLAN = (
+    select(PlanVersion)
+    .where(PlanVersion.case_id == _CASE_ID, PlanVersion.adopted_at.is_not(None))
+    .order_by(PlanVersion.version_no.desc())
+    .limit(1)
+)
+_FIRST_ENDING_CONSENT = (
+    select(Consent)
+    .where(
+        Consent.case_id == _CASE_ID,
+        Consent.revoked_at.is_(None),
+        Consent.valid_until >= bindparam("today", type_=Date),
+    )
+    .order_by(Consent.valid_until)
+    .limit(1)
+)
+# Placement reminders share the case id; their own sync (placement_reminders) reconciles them.
+_REMINDERS = select(Reminder).where(Reminder.case_id == _CASE_ID, Reminder.placement_id.is_(None))
+
+
 def _anchor(rule: ReminderRule, case: Case, facts: _Facts) -> tuple[datetime, str] | None:
     """The moment the rule counts from, and a reference that changes when it moves for a new
     reason (a new meeting version, a new plan): then it is a new reminder."""
-    meeting = facts.meeting
     if rule.anchor == "state_entered":
         return case.state_entered_at, f"s{case.state}@{case.state_entered_at:%Y%m%dT%H%M%S}"
+    meeting = facts.meeting if rule.anchor in ("meeting_called", "meeting_start") else None
     if rule.anchor == "meeting_called" and meeting and meeting.called_at:
         return meeting.called_at, f"m{meeting.id}v{meeting.sequence}"
     if rule.anchor == "meeting_start" and meeting and meeting.called_at:
@@ -211,34 +236,29 @@ def sync_case_reminders(
 ) -> None:
     definition = definition or _registry().get(case.workflow_name, case.workflow_version)
     wanted = {w.key: w for w in wanted_reminders(session, case, definition, now)}
-    existing = {
-        r.key: r
-        for r in session.scalars(
-            # Placement reminders share the case id; their own sync reconciles them.
-            select(Reminder).where(Reminder.case_id == case.id, Reminder.placement_id.is_(None))
-        )
-    }
+    existing = {r.key: r for r in session.scalars(_REMINDERS, {"case_id": case.id})}
     for key, row in existing.items():
         if row.status is ReminderStatus.PENDING and key not in wanted:
             row.status = ReminderStatus.CANCELLED
             row.processed_at = now
+    new: list[dict[str, Any]] = []
     for key, want in wanted.items():
         found = existing.get(key)
         if found is None:
-            session.add(
-                Reminder(
-                    key=key,
-                    case_id=case.id,
-                    rule_id=want.rule.id,
-                    kind=want.rule.kind,
-                    state=case.state,
-                    recipient=want.recipient,
-                    participant_id=want.participant_id,
-                    user_id=want.user_id,
-                    due_at=want.due_at,
-                    status=ReminderStatus.PENDING,
-                    created_at=now,
-                )
+            new.append(
+                {
+                    "key": key,
+                    "case_id": case.id,
+                    "rule_id": want.rule.id,
+                    "kind": want.rule.kind,
+                    "state": case.state,
+                    "recipient": want.recipient,
+                    "participant_id": want.participant_id,
+                    "user_id": want.user_id,
+                    "due_at": want.due_at,
+                    "status": ReminderStatus.PENDING,
+                    "created_at": now,
+                }
             )
         elif found.status is ReminderStatus.CANCELLED:
             found.status, found.due_at, found.processed_at = (
@@ -249,3 +269,6 @@ def sync_case_reminders(
         elif found.status is ReminderStatus.PENDING and found.due_at != want.due_at:
             found.due_at = want.due_at
     session.flush()
+    if new:
+        # One multi-row INSERT: nothing here needs the new rows as objects or their ids.
+        session.execute(insert(Reminder).execution_options(render_nulls=True), new)

@@ -30,9 +30,13 @@ class Runtime:
     notifier: Notifier
 
 
-def build_runtime(settings: Settings | None = None, clock: Clock | None = None) -> Runtime:
+def build_runtime(
+    settings: Settings | None = None, clock: Clock | None = None, *, pool_size: int | None = None
+) -> Runtime:
+    """``pool_size``: connections kept open; a server gives one per thread (see cli.serve)."""
     settings = settings or load_settings()
-    engine = make_engine(settings.database_url, echo=settings.sql_echo)
+    pool = {} if pool_size is None else {"pool_size": pool_size}
+    engine = make_engine(settings.database_url, echo=settings.sql_echo, **pool)
     return runtime_for(settings, engine, clock or SystemClock())
 
 

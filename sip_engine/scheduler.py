@@ -70,6 +70,7 @@ class QuietHours:
 class SweepReport:
     reminders: int = 0
     messages: int = 0
+    failed: int = 0
     held_for_quiet_hours: bool = False
 
 
@@ -101,9 +102,10 @@ class ReminderSweeper:
             report.held_for_quiet_hours = True
             return report
         for _ in range(max_batches):
-            done, messages = self._sweep_batch()
+            done, messages, failed = self._sweep_batch()
             report.reminders += done
             report.messages += messages
+            report.failed += failed
             if done == 0:
                 break
         return report
@@ -138,12 +140,13 @@ class ReminderSweeper:
             )
             return sorted(rows.scalars())
 
-    def _sweep_batch(self) -> tuple[int, int]:
+    def _sweep_batch(self) -> tuple[int, int, int]:
+        """One claimed batch: (reminders processed, e-mails written, reminders failed)."""
         now = self.clock.now()
         ids = self._claim(now)
         if not ids:
-            return 0, 0
-        messages = 0
+            return 0, 0, 0
+        messages = failed = 0
         with self.sessions.begin() as session:
             # Only rows still ours and pending: a row whose lease ran out and was taken over
             # is not sent twice.
@@ -165,10 +168,22 @@ class ReminderSweeper:
                     .execution_options(synchronize_session=False)
                 ).scalars()
             )
-            for reminder in session.scalars(select(Reminder).where(Reminder.id.in_(done))):
-                if self._queue_message(session, reminder, now):
-                    messages += 1
-        return len(done), messages
+            for reminder in session.scalars(select(Reminder).where(Reminder.id.in_(done))).all():
+                # One reminder that cannot be written must not hold back the batch: without
+                # the savepoint its error rolls back every row, the lease runs out, and the
+                # same batch fails again on every sweep while the others' mail never goes.
+                try:
+                    with session.begin_nested():
+                        if self._queue_message(session, reminder, now):
+                            messages += 1
+                except Exception as exc:
+                    reminder.status = ReminderStatus.FAILED
+                    failed += 1
+                    # The id and the error's type only: a message may carry names.
+                    log.error(
+                        "reminder %s could not be written (%s)", reminder.id, type(exc).__name__
+                    )
+        return len(done), messages, failed
 
     def _queue_message(self, session: Session, reminder: Reminder, now: datetime) -> bool:
         if reminder.placement_id is not None:

@@ -7,12 +7,19 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from sip_engine.clock import STOCKHOLM, FixedClock, stockholm
 from sip_engine.db import make_session_factory
-from sip_engine.models import Answer, Invitation, OutboxMessage, Reminder, ReminderStatus
+from sip_engine.models import (
+    Answer,
+    Case,
+    Invitation,
+    OutboxMessage,
+    Reminder,
+    ReminderStatus,
+)
 from sip_engine.notify import Notifier
 from sip_engine.reminders import shift, wanted_reminders
 from sip_engine.scheduler import QuietHours, ReminderSweeper
@@ -252,3 +259,43 @@ def test_quiet_hours_parse(text: str, inside: datetime, outside: datetime) -> No
     assert quiet is not None and quiet.contains(inside) and not quiet.contains(outside)
     assert QuietHours.parse("off") is None
     assert QuietHours.parse(None) == QuietHours.parse("20:00-07:00")
+
+
+def test_one_reminder_that_cannot_be_written_does_not_hold_back_the_others(
+    mail_builder: CaseBuilder,
+    db_engine: Engine,
+    notifier: Notifier,
+    clock: FixedClock,
+    registry: WorkflowRegistry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    opened_at = clock.now()
+    broken, fine = mail_builder.open(), mail_builder.open()
+    # Its workflow version is no longer installed, so its reminder's rule cannot be read.
+    mail_builder.session.execute(
+        update(Case).where(Case.id == broken.id).values(workflow_version=99)
+    )
+    mail_builder.session.commit()
+    run = sweeper(db_engine, notifier, clock, registry)
+    clock.set(opened_at + timedelta(days=3))
+
+    report = run.sweep()
+
+    assert (report.reminders, report.messages, report.failed) == (2, 1, 1)
+    session = mail_builder.session
+    session.rollback()
+    session.expire_all()
+    statuses = {
+        case_id: status
+        for case_id, status in session.execute(
+            select(Reminder.case_id, Reminder.status).where(Reminder.rule_id == "upptack_varning")
+        )
+    }
+    assert statuses == {broken.id: ReminderStatus.FAILED, fine.id: ReminderStatus.SENT}
+    assert session.scalars(select(OutboxMessage.case_id)).all() == [fine.id]
+    failed_id = session.scalars(
+        select(Reminder.id).where(Reminder.status == ReminderStatus.FAILED)
+    ).one()
+    assert f"reminder {failed_id} could not be written" in caplog.text
+    assert broken.child.first_name not in caplog.text
+    assert run.sweep().reminders == 0  # the failed one is history, not retried forever

@@ -83,6 +83,9 @@ def create_app(
 
     for module in (auth, home, cases, documents, admin, system, answers, mail, placements):
         app.register_blueprint(module.bp)
+    from webui import reports
+
+    app.register_blueprint(reports.bp)
     errors.register(app)
     filters.register(app)
 

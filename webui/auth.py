@@ -9,6 +9,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -26,11 +28,17 @@ class LoginForm(FlaskForm):
     password = PasswordField("Lösenord", validators=[DataRequired(), Length(max=200)])
 
 
+# Run on every request: built once, and the unit's name comes with the user (one statement).
+_USER_WITH_UNIT = (
+    select(User).options(joinedload(User.organisation)).where(User.id == bindparam("user_id"))
+)
+
+
 @login_manager.user_loader
 def _load_user(user_id: str) -> WebUser | None:
     if not user_id.isdigit():
         return None
-    user = db().get(User, int(user_id))
+    user = db().scalars(_USER_WITH_UNIT, {"user_id": int(user_id)}).first()
     if user is None or not user.is_active:
         return None
     return WebUser.from_user(user)

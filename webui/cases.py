@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from sip_engine.clock import local_date
 from sip_engine.models import (
@@ -40,7 +40,7 @@ from sip_engine.services import consent as consent_service
 from sip_engine.services import meetings as meeting_service
 from sip_engine.services import participants as participant_service
 from sip_engine.services import plans as plan_service
-from sip_engine.services.access import consent_allows_details
+from sip_engine.services.access import cases_with_details_allowed, consent_allows_details
 from sip_engine.services.common import CaseClosed, ValidationError
 from sip_engine.services.queries import CaseFilter, search_cases
 from sip_engine.workflow import CaseConflict, NotPermitted, WorkflowError
@@ -85,6 +85,15 @@ def _organisations(*parties: Party) -> list[Organisation]:
 # ---------------------------------------------------------------------------- the list
 
 
+# The filter form's choices, on every list page: statements built once.
+_UNIT_COORDINATORS = (
+    select(User)
+    .where(User.organisation_id == bindparam("unit_id"), User.role == Role.SAMORDNARE)
+    .order_by(User.display_name)
+)
+_AREAS = select(NosamArea).order_by(NosamArea.name)
+
+
 @bp.route("")
 @login_required
 def list_cases() -> ResponseReturnValue:
@@ -117,14 +126,8 @@ def list_cases() -> ResponseReturnValue:
     )
     session = db()
     page = search_cases(session, me, flt, now())
-    coordinators = list(
-        session.scalars(
-            select(User)
-            .where(User.organisation_id == me.organisation_id, User.role == Role.SAMORDNARE)
-            .order_by(User.display_name)
-        )
-    )
-    areas = list(session.scalars(select(NosamArea).order_by(NosamArea.name)))
+    coordinators = list(session.scalars(_UNIT_COORDINATORS, {"unit_id": me.organisation_id}))
+    areas = list(session.scalars(_AREAS))
     query = {k: v for k, v in args.items() if k != "page" and v}
     audit("case_list")
     return render_template(
@@ -141,9 +144,7 @@ def list_cases() -> ResponseReturnValue:
 
 
 def _details_allowed(cases: list[Case]) -> set[int]:
-    me = actor()
-    today = local_date(now())
-    return {c.id for c in cases if consent_allows_details(db(), c, me, today)}
+    return cases_with_details_allowed(db(), [c.id for c in cases], actor(), local_date(now()))
 
 
 # ---------------------------------------------------------------------------- new case
@@ -495,7 +496,13 @@ def remove_participant(case_id: int, participant_id: int) -> ResponseReturnValue
         if participant is None or participant.case_id != case.id:
             raise ValidationError({"participant": "Deltagaren finns inte i ärendet."})
         participant_service.remove_participant(
-            db(), case, actor(), now(), participant, expected_version=_version(f)
+            db(),
+            case,
+            actor(),
+            now(),
+            participant,
+            expected_version=_version(f),
+            notifier=runtime().notifier,
         )
         return participant
 
@@ -638,13 +645,16 @@ def attendance(case_id: int) -> ResponseReturnValue:
             actor(),
             now(),
             {p.id: p.id in present for p in case.active_participants},
+            child_attended={"ja": True, "nej": False}.get(f.text("child_attended") or ""),
             expected_version=_version(f),
         )
 
     def defaults(case: Case) -> dict[str, Any]:
         m = meeting_service.open_meeting(db(), case)
         present = [str(a.participant_id) for a in m.attendance if a.attended] if m else []
-        return {"present": present}
+        child = m.child_attended if m else None
+        answer = "" if child is None else ("ja" if child else "nej")
+        return {"present": present, "child_attended": answer}
 
     return _edit(
         case_id,

@@ -102,9 +102,8 @@ def write_audit() -> None:
     if not entries:
         return
     me, moment, address = actor(), now(), remote_addr()
-    with runtime().sessions.begin() as session:
-        for action, case_id in entries:
-            log_access(session, me, action, moment, case_id=case_id, remote_addr=address)
+    with runtime().engine.begin() as connection:
+        log_access(connection, me, entries, moment, remote_addr=address)
 
 
 def case_or_404(case_id: int, action: str) -> Case:

@@ -19,7 +19,22 @@ class Case(Base):
     __tablename__ = "sip_case"
     __table_args__ = (
         Index("ix_sip_case_state_area", "state", "nosam_area_id"),
-        Index("ix_sip_case_unit_state", "unit_id", "state"),
+        # The start page and the case list (a unit's cases): counts per step, filters by step
+        # and area walked in date order, the default date order, a coordinator's own cases.
+        Index(
+            "ix_sip_case_unit_state_area_opened", "unit_id", "state", "nosam_area_id", "opened_at"
+        ),
+        Index("ix_sip_case_unit_opened", "unit_id", "opened_at"),
+        Index(
+            "ix_sip_case_unit_coordinator_state",
+            "unit_id",
+            "coordinator_id",
+            "state",
+            "state_entered_at",
+        ),
+        # Reports (sip_engine.reports) select cases by when they were opened or closed.
+        Index("ix_sip_case_opened_at", "opened_at"),
+        Index("ix_sip_case_closed_at", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, Select, String, Text, select
+from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, Integer, Select, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, str_enum
@@ -14,6 +14,10 @@ class Meeting(Base):
     """A SIP meeting or follow-up meeting. ``sequence`` rises on every change (iCalendar)."""
 
     __tablename__ = "meeting"
+    # "Meeting time passed" on the start page: a case's open meetings, from the index alone.
+    __table_args__ = (
+        Index("ix_meeting_case_open", "case_id", "held_at", "cancelled_at", "starts_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("sip_case.id"), index=True)
@@ -29,7 +33,10 @@ class Meeting(Base):
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
     called_at: Mapped[datetime | None]
-    held_at: Mapped[datetime | None]
+    held_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Whether the child took part in the meeting; None = not recorded (reports count only
+    # the meetings where it was recorded).
+    child_attended: Mapped[bool | None]
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(Text)
 
@@ -38,7 +45,7 @@ class Meeting(Base):
     attendance: Mapped[list[MeetingAttendance]] = relationship(order_by="MeetingAttendance.id")
 
     @classmethod
-    def open_for(cls, case_id: int) -> Select[Meeting]:
+    def open_for(cls, case_id: int | ColumnElement[int]) -> Select[Meeting]:
         """The case's open meeting (being prepared or held): the newest one neither held
         nor cancelled. The one query every layer uses for "the meeting"."""
         return (

@@ -85,6 +85,9 @@ class ReminderStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
     CANCELLED = "cancelled"
+    # The sweep could not write its e-mail (e.g. its workflow version is no longer
+    # installed). Kept as history beside sent ones; the error is in the scheduler's log.
+    FAILED = "failed"
 
 
 class Reminder(Base):
@@ -96,7 +99,11 @@ class Reminder(Base):
     """
 
     __tablename__ = "reminder"
-    __table_args__ = (Index("ix_reminder_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_reminder_due", "status", "due_at"),
+        # The sent escalations the start page flags, without reading every case's reminders.
+        Index("ix_reminder_kind_status_case", "kind", "status", "case_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)

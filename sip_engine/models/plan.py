@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, str_enum
@@ -18,7 +18,11 @@ class PlanVersion(Base):
     """
 
     __tablename__ = "plan_version"
-    __table_args__ = (UniqueConstraint("case_id", "version_no"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "version_no"),
+        # The plan in force and its follow-up date without reading the plan rows.
+        Index("ix_plan_version_in_force", "case_id", "version_no", "adopted_at", "next_follow_up"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("sip_case.id"), index=True)
@@ -36,7 +40,7 @@ class PlanVersion(Base):
     samordningsansvarig_participant_id: Mapped[int | None] = mapped_column(
         ForeignKey("participant.id")
     )
-    next_follow_up: Mapped[date | None]
+    next_follow_up: Mapped[date | None] = mapped_column(index=True)
     # Notes the young person may keep from the guardians (OSL 12 kap. 3 §).
     note_hidden_from_guardians: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]

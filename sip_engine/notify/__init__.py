@@ -11,8 +11,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Integer, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from sip_engine.clock import STOCKHOLM
@@ -48,6 +49,14 @@ def where_text(meeting: Meeting) -> str:
     return meeting.location or ""
 
 
+# Built once (with a bound parameter): the kallelse of every transition reads it.
+_INVITATIONS = (
+    select(Invitation)
+    .where(Invitation.meeting_id == bindparam("meeting_id", type_=Integer))
+    .order_by(Invitation.id)
+)
+
+
 @dataclass
 class Notifier:
     links: AnswerLinks
@@ -60,35 +69,76 @@ class Notifier:
 
     # --- what the workflow's actions call ----------------------------------------------
 
-    def kallelse(self, session: Session, case: Case, meeting: Meeting, now: datetime) -> None:
-        """Invite every current participant who has not been invited to this meeting."""
-        for participant in case.active_participants:
-            self._ensure_invitation(session, case, meeting, participant, now, update=False)
+    # Both take the case's current participants (``TransitionContext.participants``: the
+    # guards have read them already, so the notifier does not read them again).
 
-    def update(self, session: Session, case: Case, meeting: Meeting, now: datetime) -> None:
+    def kallelse(
+        self,
+        session: Session,
+        case: Case,
+        meeting: Meeting,
+        participants: list[Participant],
+        now: datetime,
+    ) -> None:
+        """Invite every current participant who has not been invited to this meeting."""
+        self._ensure_invitations(session, case, meeting, participants, now, update=False)
+
+    def update(
+        self,
+        session: Session,
+        case: Case,
+        meeting: Meeting,
+        participants: list[Participant],
+        now: datetime,
+    ) -> None:
         """After a reschedule: everyone invited gets the new time (same UID, higher SEQUENCE);
         participants added since get their first invitation."""
-        for participant in case.active_participants:
-            self._ensure_invitation(session, case, meeting, participant, now, update=True)
+        self._ensure_invitations(session, case, meeting, participants, now, update=True)
 
     def cancel(self, session: Session, case: Case, meeting: Meeting, now: datetime) -> None:
+        messages = []
         for invitation in self.invitations(session, meeting):
-            participant = invitation.participant
-            if not participant.email:
-                continue
-            self._queue(
-                session,
+            if invitation.participant.removed_at is not None:
+                continue  # a removed participant was told when they were removed
+            message = self._cancel_message(
                 case,
                 meeting,
                 invitation,
-                participant,
                 now,
-                kind=KIND_CANCEL,
-                method="CANCEL",
                 subject=f"Inställt: SIP-möte {when_text(meeting)} ({case.reference})",
                 lead="Mötet är inställt. Du behöver inte göra något mer.",
-                with_link=False,
             )
+            if message is not None:
+                messages.append(message)
+        self._queue(session, messages)
+
+    def withdraw(
+        self,
+        session: Session,
+        case: Case,
+        meeting: Meeting,
+        participant: Participant,
+        now: datetime,
+    ) -> None:
+        """A participant no longer expected at the meeting (a substitute replaced or called
+        off, a participant removed from the case): the meeting leaves their calendar."""
+        invitation = session.scalars(
+            select(Invitation).where(
+                Invitation.meeting_id == meeting.id, Invitation.participant_id == participant.id
+            )
+        ).first()
+        if invitation is None:
+            return
+        message = self._cancel_message(
+            case,
+            meeting,
+            invitation,
+            now,
+            subject=f"Du behöver inte komma: SIP-möte {when_text(meeting)} ({case.reference})",
+            lead="Du är inte längre med på det här mötet. Du behöver inte göra något mer.",
+        )
+        if message is not None:
+            self._queue(session, [message])
 
     def invite_substitute(
         self,
@@ -98,19 +148,13 @@ class Notifier:
         substitute: Participant,
         now: datetime,
     ) -> Invitation:
-        return self._ensure_invitation(session, case, meeting, substitute, now, update=False)
+        return self._ensure_invitations(session, case, meeting, [substitute], now, update=False)[0]
 
     # --- helpers ------------------------------------------------------------------------
 
     @staticmethod
     def invitations(session: Session, meeting: Meeting) -> list[Invitation]:
-        return list(
-            session.scalars(
-                select(Invitation)
-                .where(Invitation.meeting_id == meeting.id)
-                .order_by(Invitation.id)
-            )
-        )
+        return list(session.scalars(_INVITATIONS, {"meeting_id": meeting.id}))
 
     def answer_url(self, invitation: Invitation) -> str:
         return self.links.url(
@@ -122,68 +166,129 @@ class Notifier:
             )
         )
 
-    def _ensure_invitation(
+    def _ensure_invitations(
         self,
         session: Session,
         case: Case,
         meeting: Meeting,
-        participant: Participant,
+        participants: list[Participant],
         now: datetime,
         *,
         update: bool,
-    ) -> Invitation:
-        invitation = session.scalars(
-            select(Invitation).where(
-                Invitation.meeting_id == meeting.id, Invitation.participant_id == participant.id
-            )
-        ).first()
-        is_new = invitation is None
-        if invitation is None:
-            invitation = Invitation(
+    ) -> list[Invitation]:
+        """Each participant's invitation to the meeting, created and queued where missing
+        (and with ``update``, queued again where it told of an older version). The existing
+        ones are read in one query and the new ones inserted in one flush (their ids go into
+        the answer links)."""
+        existing: dict[int, Invitation] = {}
+        for invitation in self.invitations(session, meeting):
+            existing.setdefault(invitation.participant_id, invitation)
+        created = {
+            participant.id: Invitation(
                 meeting_id=meeting.id,
                 participant_id=participant.id,
                 link_nonce=secrets.token_urlsafe(12),
                 created_at=now,
                 sent_sequence=meeting.sequence,
             )
-            session.add(invitation)
+            for participant in participants
+            if participant.id not in existing
+        }
+        if created:
+            session.add_all(created.values())
             session.flush()
-        elif not update or invitation.sent_sequence == meeting.sequence:
-            return invitation  # already told about this version of the meeting
-        invitation.sent_sequence = meeting.sequence
-        if participant.email:
-            called = participant.kind is ParticipantKind.KALLAD
-            if is_new:
-                kind = KIND_KALLELSE if called else KIND_INBJUDAN
-                word = "Kallelse" if called else "Inbjudan"
-                subject = f"{word} till SIP-möte {when_text(meeting)} ({case.reference})"
-                lead = (
-                    "Du kallas till ett möte om en samordnad individuell plan (SIP)."
-                    if called
-                    else "Du är inbjuden till ett möte om en samordnad individuell plan (SIP)."
-                )
-            else:
-                kind = KIND_UPDATE
-                subject = f"Ny tid: SIP-möte {when_text(meeting)} ({case.reference})"
-                lead = "Mötet har flyttats eller ändrats. Tidigare svar gällde den gamla tiden."
-            self._queue(
-                session,
-                case,
-                meeting,
-                invitation,
-                participant,
-                now,
-                kind=kind,
-                method="REQUEST",
-                subject=subject,
-                lead=lead,
-                with_link=True,
-            )
-        return invitation
+        result, messages = [], []
+        for participant in participants:
+            invitation = existing.get(participant.id) or created[participant.id]
+            result.append(invitation)
+            is_new = participant.id in created
+            if not is_new and (not update or invitation.sent_sequence == meeting.sequence):
+                continue  # already told about this version of the meeting
+            message = self._tell(case, meeting, invitation, participant, now, is_new=is_new)
+            if message is not None:
+                messages.append(message)
+        self._queue(session, messages)
+        return result
 
-    def _queue(
+    def _tell(
         self,
-        session: Session,
+        case: Case,
+        meeting: Meeting,
+        invitation: Invitation,
+        participant: Participant,
+        now: datetime,
+        *,
+        is_new: bool,
+    ) -> dict[str, Any] | None:
+        """The kallelse, inbjudan or update for this version of the meeting (None for a
+        participant without e-mail)."""
+        invitation.sent_sequence = meeting.sequence
+        if not participant.email:
+            return None
+        called = participant.kind is ParticipantKind.KALLAD
+        if is_new:
+            kind = KIND_KALLELSE if called else KIND_INBJUDAN
+            word = "Kallelse" if called else "Inbjudan"
+            subject = f"{word} till SIP-möte {when_text(meeting)} ({case.reference})"
+            lead = (
+                "Du kallas till ett möte om en samordnad individuell plan (SIP)."
+                if called
+                else "Du är inbjuden till ett möte om en samordnad individuell plan (SIP)."
+            )
+        else:
+            kind = KIND_UPDATE
+            subject = f"Ny tid: SIP-möte {when_text(meeting)} ({case.reference})"
+            lead = "Mötet har flyttats eller ändrats. Tidigare svar gällde den gamla tiden."
+        return self._message(
+            case,
+            meeting,
+            invitation,
+            participant,
+            now,
+            kind=kind,
+            method="REQUEST",
+            subject=subject,
+            lead=lead,
+            with_link=True,
+        )
+
+    @staticmethod
+    def _queue(session: Session, messages: list[dict[str, Any]]) -> None:
+        """Put the messages in the outbox: one multi-row INSERT, as nothing here needs them
+        as objects or their ids."""
+        if messages:
+            session.execute(insert(OutboxMessage).execution_options(render_nulls=True), messages)
+
+    def _cancel_message(
+        self,
+        case: Case,
+        meeting: Meeting,
+        invitation: Invitation,
+        now: datetime,
+        *,
+        subject: str,
+        lead: str,
+    ) -> dict[str, Any] | None:
+        """METHOD:CANCEL with the meeting's UID: the entry leaves the invitee's calendar (None
+        for a participant without e-mail)."""
+        participant = invitation.participant
+        if not participant.email:
+            return None
+        return self._message(
+            case,
+            meeting,
+            invitation,
+            participant,
+            now,
+            kind=KIND_CANCEL,
+            method="CANCEL",
+            subject=subject,
+            lead=lead,
+            with_link=False,
+        )
+
+    def _message(
+        self,
         case: Case,
         meeting: Meeting,
         invitation: Invitation,
@@ -195,7 +300,8 @@ class Notifier:
         subject: str,
         lead: str,
         with_link: bool,
-    ) -> OutboxMessage:
+    ) -> dict[str, Any]:
+        """An outbox row: the e-mail to one participant, with its iCalendar file."""
         assert participant.email
         leader = meeting.leader.name if meeting.leader else "sammankallande samordnare"
         lines = [
@@ -236,21 +342,19 @@ class Notifier:
             attendee_name=participant.name,
             now=now,
         )
-        message = OutboxMessage(
-            created_at=now,
-            case_id=case.id,
-            invitation_id=invitation.id,
-            kind=kind,
-            to_address=participant.email,
-            to_name=participant.name,
-            subject=subject,
-            body_text=body,
-            ics=ics,
-            ics_method=method,
-            message_id=f"<sip-{secrets.token_hex(12)}@{self.domain}>",
-            status=OutboxStatus.PENDING,
-            attempts=0,
-            next_attempt_at=now,
-        )
-        session.add(message)
-        return message
+        return {
+            "created_at": now,
+            "case_id": case.id,
+            "invitation_id": invitation.id,
+            "kind": kind,
+            "to_address": participant.email,
+            "to_name": participant.name,
+            "subject": subject,
+            "body_text": body,
+            "ics": ics,
+            "ics_method": method,
+            "message_id": f"<sip-{secrets.token_hex(12)}@{self.domain}>",
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+        }

@@ -150,7 +150,9 @@ class OutboxSender:
                 OutboxMessage.next_attempt_at <= now,
                 or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
             )
-            .order_by(OutboxMessage.id)
+            # The order of ix_outbox_message_due, so the due rows are an index range: ordered
+            # by id alone, PostgreSQL walked the primary key past every sent row.
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
             .limit(self.batch_size)
             .with_for_update(skip_locked=True)  # PostgreSQL; SQLite serialises writers
             # Evaluated once: as a plain IN (subquery) PostgreSQL may rerun it per row of a

@@ -117,6 +117,7 @@ def record_answer(
     if previous is not None and (data.answer is not Answer.ERSATTARE or previous.email != email):
         previous.removed_at = now  # the earlier substitute is no longer coming
         invitation.substitute = None
+        notifier.withdraw(session, case, meeting, previous, now)
     invitation.answer = data.answer
     invitation.answer_reason = reason if data.answer is Answer.KOMMER_INTE else None
     invitation.answered_at = now

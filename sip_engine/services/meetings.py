@@ -113,9 +113,11 @@ def record_attendance(
     now: datetime,
     attended: dict[int, bool],
     *,
+    child_attended: bool | None = None,
     expected_version: int | None = None,
 ) -> Meeting:
-    """Step 4: who was at the meeting. ``attended`` maps participant id to presence."""
+    """Step 4: who was at the meeting. ``attended`` maps participant id to presence;
+    ``child_attended`` whether the child took part (None: not recorded; reports count it)."""
     check_can_edit(session, case, actor, expected_version)
     if case.state != "mote":
         raise ValidationError({"state": "Närvaro registreras under SIP-mötet."})
@@ -137,6 +139,7 @@ def record_attendance(
             meeting.attendance.append(row)
         else:
             row.attended = present
+    meeting.child_attended = child_attended
     record_change(
         session,
         case,
@@ -147,6 +150,7 @@ def record_attendance(
             "meeting_id": meeting.id,
             "present": sorted(pid for pid, here in attended.items() if here),
             "absent": sorted(pid for pid, here in attended.items() if not here),
+            "child_attended": child_attended,
         },
     )
     return meeting

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -10,6 +11,7 @@ from sip_engine.models import (
     Case,
     EventKind,
     FunctionRole,
+    Meeting,
     Organisation,
     Participant,
     ParticipantKind,
@@ -18,6 +20,9 @@ from sip_engine.models import (
     Relative,
 )
 from sip_engine.workflow import Actor
+
+if TYPE_CHECKING:
+    from sip_engine.notify import Notifier
 
 from .common import ValidationError, check_can_edit, record_change
 
@@ -161,12 +166,18 @@ def remove_participant(
     participant: Participant,
     *,
     expected_version: int | None = None,
+    notifier: Notifier | None = None,
 ) -> None:
-    """Participants are never deleted: removal is dated, so the history stays readable."""
+    """Participants are never deleted: removal is dated, so the history stays readable.
+    With a notifier, someone already invited to the open meeting gets it cancelled."""
     check_can_edit(session, case, actor, expected_version)
     if participant.case_id != case.id or participant.removed_at is not None:
         raise ValidationError({"participant": "Deltagaren finns inte i ärendet."})
     participant.removed_at = now
+    if notifier is not None:
+        meeting = session.scalars(Meeting.open_for(case.id)).first()
+        if meeting is not None:
+            notifier.withdraw(session, case, meeting, participant, now)
     record_change(
         session,
         case,

@@ -4,10 +4,23 @@ the database, always within the actor's scope (services.access.visible_cases).""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
+from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, cast, exists, func, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    String,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased, contains_eager
 
 from sip_engine.clock import local_date
@@ -28,7 +41,7 @@ ATTENTION_LABELS = {
 }
 
 
-def _open_meeting_before(moment: datetime) -> ColumnElement[bool]:
+def _open_meeting_before(moment: ColumnElement[Any]) -> ColumnElement[bool]:
     return exists().where(
         Meeting.case_id == Case.id,
         Meeting.held_at.is_(None),
@@ -37,54 +50,65 @@ def _open_meeting_before(moment: datetime) -> ColumnElement[bool]:
     )
 
 
-def _follow_up_by(day: date) -> ColumnElement[bool]:
-    return exists().where(
-        PlanVersion.case_id == Case.id,
-        PlanVersion.adopted_at.is_not(None),
-        PlanVersion.next_follow_up <= day,
-        # only the plan in force counts
-        PlanVersion.version_no
-        == select(func.max(PlanVersion.version_no))
+def _follow_up_by(day: ColumnElement[Any]) -> ColumnElement[bool]:
+    # Only the plan in force counts: the latest adopted version. One lookup per case that
+    # ix_plan_version_case_adopted answers from the index alone.
+    in_force = (
+        select(PlanVersion.next_follow_up)
         .where(PlanVersion.case_id == Case.id, PlanVersion.adopted_at.is_not(None))
+        .order_by(PlanVersion.version_no.desc())
+        .limit(1)
         .correlate(Case)
-        .scalar_subquery(),
+        .scalar_subquery()
     )
+    return in_force <= day
 
 
 def _escalated() -> ColumnElement[bool]:
-    """An escalation the scheduler sent while the case has stood in its current step."""
-    return exists().where(
-        Reminder.case_id == Case.id,
+    """An escalation the scheduler sent while the case has stood in its current step (or
+    failed to mail: the case is overdue all the same)."""
+    sent = (
         Reminder.kind == "escalation",
-        Reminder.status == ReminderStatus.SENT,
-        Reminder.state == Case.state,
-        Reminder.created_at >= Case.state_entered_at,
+        Reminder.status.in_((ReminderStatus.SENT, ReminderStatus.FAILED)),
+    )
+    return and_(
+        # Found from the few sent escalations (ix_reminder_kind_status_case), not by looking
+        # up the reminders of every open case.
+        Case.id.in_(select(Reminder.case_id).where(*sent)),
+        exists().where(
+            Reminder.case_id == Case.id,
+            *sent,
+            Reminder.state == Case.state,
+            Reminder.created_at >= Case.state_entered_at,
+        ),
     )
 
 
-def attention_conditions(now: datetime) -> dict[str, ColumnElement[bool]]:
-    today = local_date(now)
+@cache
+def attention_conditions() -> dict[str, ColumnElement[bool]]:
+    """The conditions, built once: the moment is a parameter (``attention_params``), so
+    every page reuses the same expressions and SQLAlchemy's cached compilation of them."""
     return {
-        "stalled": and_(Case.state == "upptack", Case.state_entered_at < now - STALLED_AFTER),
-        "meeting_passed": and_(Case.state == "kalla", _open_meeting_before(now)),
-        "follow_up_due": and_(Case.state == "folj_upp", _follow_up_by(today + FOLLOW_UP_SOON)),
+        "stalled": and_(
+            Case.state == "upptack", Case.state_entered_at < bindparam("attention_stalled_before")
+        ),
+        "meeting_passed": and_(
+            Case.state == "kalla", _open_meeting_before(bindparam("attention_now"))
+        ),
+        "follow_up_due": and_(
+            Case.state == "folj_upp", _follow_up_by(bindparam("attention_follow_up_by"))
+        ),
         "escalated": and_(Case.closed_at.is_(None), _escalated()),
     }
 
 
-def attention_flags(session: Session, cases: list[Case], now: datetime) -> dict[int, list[str]]:
-    """For each given case, the attention labels that apply (one query for all conditions)."""
-    ids = [c.id for c in cases]
-    flags: dict[int, list[str]] = {i: [] for i in ids}
-    if not ids:
-        return flags
-    conditions = attention_conditions(now)
-    stmt = select(Case.id, *(cond.label(key) for key, cond in conditions.items())).where(
-        Case.id.in_(ids), or_(*conditions.values())
-    )
-    for row in session.execute(stmt):
-        flags[row.id].extend(key for key in conditions if row._mapping[key])
-    return flags
+def attention_params(now: datetime) -> dict[str, Any]:
+    """The values of the conditions' parameters at ``now``."""
+    return {
+        "attention_stalled_before": now - STALLED_AFTER,
+        "attention_now": now,
+        "attention_follow_up_by": local_date(now) + FOLLOW_UP_SOON,
+    }
 
 
 SORTS: dict[str, Any] = {
@@ -97,7 +121,7 @@ SORTS: dict[str, Any] = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)  # hashable: a key of the list's statement cache
 class CaseFilter:
     state: str | None = None
     nosam_area_id: int | None = None
@@ -154,7 +178,59 @@ def _search_condition(text: str) -> ColumnElement[bool]:
     )
 
 
+def _order_by(sort: str) -> tuple[Any, ...]:
+    order = SORTS[sort]
+    return (*(order if isinstance(order, tuple) else (order,)), Case.id.desc())
+
+
+@cache
+def _page_cases(sort: str) -> Executable:
+    """The page's cases, their children and which attention conditions hold, in one go.
+
+    Built once per sort order (the ids are a parameter): this statement is large, and
+    building it for every page cost more than running it.
+    """
+    return (
+        select(Case, *(cond.label(key) for key, cond in attention_conditions().items()))
+        .join(Case.child)
+        .options(contains_eager(Case.child))
+        .where(Case.id.in_(bindparam("page_ids", expanding=True)))
+        .order_by(*_order_by(sort))
+    )
+
+
 def search_cases(session: Session, actor: Actor, flt: CaseFilter, now: datetime) -> CasePage:
+    searching = bool(flt.search and flt.search.strip())
+    # A list page's statements are kept for the next visit with the same filters (the
+    # attention conditions' moment is a parameter). Not those of a search: its terms (names,
+    # personnummer) are not kept in memory.
+    build = _list_statements.__wrapped__ if searching else _list_statements
+    page_ids, count, counted_with_page = build(actor, flt)
+    params = attention_params(now)
+    page = max(1, flt.page)
+    rows = session.execute(page_ids, params).all()
+    ids = [row[0] for row in rows]
+    if counted_with_page and (rows or page == 1):
+        total = rows[0][1] if rows else 0
+    else:
+        total = session.scalar(count, params) or 0
+    items: list[Case] = []
+    flags: dict[int, list[str]] = {}
+    if ids:
+        sort = flt.sort if flt.sort in SORTS else "opened_desc"
+        found = session.execute(_page_cases(sort), {**params, "page_ids": ids})
+        conditions = attention_conditions()
+        for row in found:
+            case = row[0]
+            items.append(case)
+            flags[case.id] = [key for key in conditions if row._mapping[key]]
+    return CasePage(items, total, page, flt.per_page, flags)
+
+
+@lru_cache(maxsize=256)
+def _list_statements(actor: Actor, flt: CaseFilter) -> tuple[Executable, Executable, bool]:
+    """The statements for the ids of a page of cases and for their total, and whether the
+    first also counts (see below). Always within the actor's scope (visible_cases)."""
     stmt = visible_cases(actor)
     if flt.state:
         stmt = stmt.where(Case.state == flt.state)
@@ -167,54 +243,68 @@ def search_cases(session: Session, actor: Actor, flt: CaseFilter, now: datetime)
     if flt.reason:
         # reasons is a JSON list of codes; codes are [a-z_] so a quoted match is exact.
         stmt = stmt.where(cast(Case.reasons, String).like(f'%"{flt.reason}"%'))
+    searching = bool(flt.search and flt.search.strip())
+    if searching:
+        stmt = stmt.where(_search_condition(flt.search or ""))
     if flt.attention:
-        stmt = stmt.where(or_(*attention_conditions(now).values()))
-    if flt.search and flt.search.strip():
-        stmt = stmt.where(_search_condition(flt.search))
-    # Counted on the case table alone (no join: an index can answer it).
-    total = session.scalar(stmt.with_only_columns(func.count(), maintain_column_froms=True)) or 0
-    order = SORTS.get(flt.sort, SORTS["opened_desc"])
-    order_by = (*(order if isinstance(order, tuple) else (order,)), Case.id.desc())
-    page = max(1, flt.page)
+        # One branch per condition, each within the scope and filters above, so each is an
+        # index range (the step, the stalled date, the few sent escalations); a single OR
+        # made the database test every condition on every case in scope.
+        branches = [
+            stmt.with_only_columns(Case.id).where(cond).correlate(None)
+            for cond in attention_conditions().values()
+        ]
+        stmt = select(Case).where(Case.id.in_(union_all(*branches)))
     # First the ids of the page, joining the child only to sort by name; then those cases
-    # with their children. Joining every case in scope to its child before sorting costs a
-    # child lookup per case.
-    page_ids = stmt.with_only_columns(Case.id, maintain_column_froms=True)
+    # with their children (_page_cases). Joining every case in scope to its child before
+    # sorting costs a child lookup per case.
+    # A search or the attention filter is costly to evaluate and matches few cases: count
+    # them in the same statement (a window over the matches) rather than evaluating it twice.
+    # Otherwise an index answers the count, and the page is a walk that stops at ``per_page``.
+    counted_with_page = searching or flt.attention
+    columns: list[Any] = [Case.id, func.count().over()] if counted_with_page else [Case.id]
+    page_ids = stmt.with_only_columns(*columns, maintain_column_froms=True)
     if flt.sort == "name":
         page_ids = page_ids.join(Child, Child.id == Case.child_id)
-    ids = list(
-        session.scalars(
-            page_ids.order_by(*order_by).limit(flt.per_page).offset((page - 1) * flt.per_page)
-        )
+    sort = flt.sort if flt.sort in SORTS else "opened_desc"
+    page = max(1, flt.page)
+    page_ids = (
+        page_ids.order_by(*_order_by(sort)).limit(flt.per_page).offset((page - 1) * flt.per_page)
     )
-    items = (
-        list(
-            session.scalars(
-                select(Case)
-                .join(Case.child)
-                .options(contains_eager(Case.child))
-                .where(Case.id.in_(ids))
-                .order_by(*order_by)
-            )
-        )
-        if ids
-        else []
-    )
-    return CasePage(items, total, page, flt.per_page, attention_flags(session, items, now))
+    # Counted on the case table alone (no join: an index can answer it).
+    count = stmt.with_only_columns(func.count(), maintain_column_froms=True)
+    return page_ids, count, counted_with_page
+
+
+# The start page's own statements are built once per actor (the actor is part of the key, so
+# each keeps exactly the scope visible_cases gives that actor) and reused on every visit:
+# building them cost several times more than running them.
+ACTOR_STATEMENTS = 1024
 
 
 def counts_by_state(session: Session, stmt_scope: Actor, *, mine_only: bool) -> dict[str, int]:
-    stmt = (
-        visible_cases(stmt_scope).with_only_columns(Case.state, func.count()).group_by(Case.state)
-    )
-    if mine_only and stmt_scope.user_id is not None:
-        stmt = stmt.where(Case.coordinator_id == stmt_scope.user_id)
-    return {state: count for state, count in session.execute(stmt)}
+    return {
+        state: count for state, count in session.execute(_counts_by_state(stmt_scope, mine_only))
+    }
+
+
+@lru_cache(maxsize=ACTOR_STATEMENTS)
+def _counts_by_state(actor: Actor, mine_only: bool) -> Executable:
+    stmt = visible_cases(actor).with_only_columns(Case.state, func.count()).group_by(Case.state)
+    if mine_only and actor.user_id is not None:
+        stmt = stmt.where(Case.coordinator_id == actor.user_id)
+    return stmt
 
 
 def upcoming_meetings(
     session: Session, actor: Actor, now: datetime, *, limit: int = 10, mine_only: bool = False
 ) -> list[tuple[Meeting, Case]]:
+    stmt = _upcoming_meetings(actor, limit, mine_only)
+    return [(m, c) for m, c in session.execute(stmt, {"upcoming_from": now})]
+
+
+@lru_cache(maxsize=ACTOR_STATEMENTS)
+def _upcoming_meetings(actor: Actor, limit: int, mine_only: bool) -> Executable:
     scope = visible_cases(actor).with_only_columns(Case.id, maintain_column_froms=True)
     if mine_only and actor.user_id is not None:
         scope = scope.where(Case.coordinator_id == actor.user_id)
@@ -222,16 +312,15 @@ def upcoming_meetings(
     # walks the meetings by start time and stops at ``limit``; ``case_id IN (scope)`` made
     # SQLite look up the meetings of every case in scope and sort them all.
     in_scope = scope.subquery()
-    stmt = (
+    return (
         select(Meeting, Case)
         .join(Case, Case.id == Meeting.case_id)
         .where(
             exists().where(in_scope.c.id == Meeting.case_id),
             Meeting.held_at.is_(None),
             Meeting.cancelled_at.is_(None),
-            Meeting.starts_at >= now,
+            Meeting.starts_at >= bindparam("upcoming_from"),
         )
         .order_by(Meeting.starts_at)
         .limit(limit)
     )
-    return [(m, c) for m, c in session.execute(stmt)]

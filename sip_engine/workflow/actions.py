@@ -65,14 +65,14 @@ def adopt_plan(ctx: TransitionContext) -> None:
 def queue_kallelse(ctx: TransitionContext) -> None:
     meeting = ctx.open_meeting
     if ctx.notifier is not None and meeting is not None:
-        ctx.notifier.kallelse(ctx.session, ctx.case, meeting, ctx.now)
+        ctx.notifier.kallelse(ctx.session, ctx.case, meeting, ctx.participants, ctx.now)
 
 
 @action
 def queue_meeting_update(ctx: TransitionContext) -> None:
     meeting = ctx.open_meeting
     if ctx.notifier is not None and meeting is not None:
-        ctx.notifier.update(ctx.session, ctx.case, meeting, ctx.now)
+        ctx.notifier.update(ctx.session, ctx.case, meeting, ctx.participants, ctx.now)
 
 
 @action

@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Integer, bindparam, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from sip_engine.clock import local_date
 from sip_engine.models import (
     Case,
+    Child,
     Consent,
     Meeting,
     Participant,
@@ -76,39 +77,54 @@ class TransitionContext:
 
     @cached_property
     def participants(self) -> list[Participant]:
-        return list(
-            self.session.scalars(
-                select(Participant)
-                .where(Participant.case_id == self.case.id, Participant.removed_at.is_(None))
-                .options(selectinload(Participant.organisation))
-                .order_by(Participant.id)
-            )
-        )
+        return list(self.session.scalars(_PARTICIPANTS, {"case_id": self.case.id}))
 
     @cached_property
     def consents(self) -> list[Consent]:
-        return list(
-            self.session.scalars(
-                select(Consent)
-                .where(Consent.case_id == self.case.id)
-                .options(selectinload(Consent.organisations))
-                .order_by(Consent.id)
-            )
-        )
+        return list(self.session.scalars(_CONSENTS, {"case_id": self.case.id}))
+
+    @cached_property
+    def child(self) -> Child:
+        """The case's child with its relatives (the guardians who must consent)."""
+        return self.session.scalars(_CHILD, {"child_id": self.case.child_id}).unique().one()
 
     @cached_property
     def open_meeting(self) -> Meeting | None:
         """The meeting being prepared or held: the newest one not held and not cancelled."""
-        return self.session.scalars(
-            Meeting.open_for(self.case.id).options(selectinload(Meeting.attendance))
-        ).first()
+        return self.session.scalars(_OPEN_MEETING, {"case_id": self.case.id}).first()
 
     @cached_property
     def draft_plan(self) -> PlanVersion | None:
-        return self.session.scalars(
-            select(PlanVersion)
-            .where(PlanVersion.case_id == self.case.id, PlanVersion.adopted_at.is_(None))
-            .options(selectinload(PlanVersion.insatser))
-            .order_by(PlanVersion.version_no.desc())
-            .limit(1)
-        ).first()
+        return self.session.scalars(_DRAFT_PLAN, {"case_id": self.case.id}).first()
+
+
+# The facts' queries, built once with bound parameters: building a statement and its cache
+# key anew on every transition cost about as much as running it.
+_CASE_ID = bindparam("case_id", type_=Integer)
+_PARTICIPANTS = (
+    select(Participant)
+    .where(Participant.case_id == _CASE_ID, Participant.removed_at.is_(None))
+    .options(joinedload(Participant.organisation))
+    .order_by(Participant.id)
+)
+_CONSENTS = (
+    select(Consent)
+    .where(Consent.case_id == _CASE_ID)
+    # Not joinedload: the nested outer join makes SQLite scan consent_organisation.
+    .options(selectinload(Consent.organisations))
+    .order_by(Consent.id)
+)
+_CHILD = (
+    select(Child)
+    .where(Child.id == bindparam("child_id", type_=Integer))
+    .options(joinedload(Child.relatives))
+)
+# Attendance is left to load on first use: only one guard (after the meeting) reads it.
+_OPEN_MEETING = Meeting.open_for(_CASE_ID)
+_DRAFT_PLAN = (
+    select(PlanVersion)
+    .where(PlanVersion.case_id == _CASE_ID, PlanVersion.adopted_at.is_(None))
+    .options(selectinload(PlanVersion.insatser))
+    .order_by(PlanVersion.version_no.desc())
+    .limit(1)
+)

@@ -9,6 +9,8 @@ and the history event are flushed in the caller's transaction, never committed h
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -104,8 +106,10 @@ def touch_case(case: Case, now: datetime) -> None:
     flag_modified(case, "updated_at")
 
 
-def flush_case_change(session: Session, case: Case) -> None:
-    """Flush a change to ``case``; a concurrent change by someone else becomes CaseConflict.
+@contextmanager
+def case_conflicts(case: Case) -> Iterator[None]:
+    """A concurrent change to ``case`` by someone else, flushed in this block (explicitly or
+    by autoflush), becomes CaseConflict.
 
     PostgreSQL shows it as a version mismatch (StaleDataError). SQLite in WAL mode refuses
     to turn a read transaction into a write one when another writer committed after the read
@@ -113,13 +117,19 @@ def flush_case_change(session: Session, case: Case) -> None:
     """
     case_id = case.id  # read before the flush: a failed flush expires the object
     try:
-        session.flush()
+        yield
     except StaleDataError as exc:
         raise CaseConflict(CONFLICT_MESSAGE, case_id=case_id) from exc
     except OperationalError as exc:
         if "database is locked" not in str(exc.orig):
             raise
         raise CaseConflict(CONFLICT_MESSAGE, case_id=case_id) from exc
+
+
+def flush_case_change(session: Session, case: Case) -> None:
+    """Flush a change to ``case``; a concurrent change by someone else becomes CaseConflict."""
+    with case_conflicts(case):
+        session.flush()
 
 
 CONFLICT_MESSAGE = "Ärendet har ändrats av någon annan samtidigt. Ladda om och försök igen."
@@ -231,28 +241,31 @@ class WorkflowEngine:
             case.state = new_state
             case.state_entered_at = now
         touch_case(case, now)
-        for name in trigger.actions:
-            ACTIONS[name](ctx)
-        flush_case_change(session, case)
+        # The state change, the actions' rows and the event go out in one flush (or earlier,
+        # when an action's query autoflushes); a concurrent change surfaces as CaseConflict
+        # either way. From then on this transaction holds the case row.
+        with case_conflicts(case):
+            for name in trigger.actions:
+                ACTIONS[name](ctx)
+            event = record_event(
+                session,
+                case,
+                actor,
+                EventKind.TRANSITION,
+                now,
+                trigger=trigger.id,
+                from_state=state,
+                to_state=new_state,
+                reason=reason,
+                details={"reason_code": reason_code} if reason_code else None,
+            )
+            session.flush()
         # Reminders follow the case: what the new state's rules ask for is created, the rest
         # cancelled, in the same transaction as the transition. (Imported here because the
         # reminders module itself imports the workflow package.)
         from sip_engine.reminders import sync_case_reminders
 
         sync_case_reminders(session, case, now, definition)
-        event = record_event(
-            session,
-            case,
-            actor,
-            EventKind.TRANSITION,
-            now,
-            trigger=trigger.id,
-            from_state=state,
-            to_state=new_state,
-            reason=reason,
-            details={"reason_code": reason_code} if reason_code else None,
-        )
-        flush_case_change(session, case)
         return event
 
     def record_refusal(

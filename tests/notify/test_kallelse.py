@@ -274,3 +274,71 @@ def test_a_substitute_address_cannot_inject_headers(
         assert response.status_code == 400, address
     mail_builder.session.refresh(invitation)
     assert invitation.answer is None
+
+
+def test_a_replaced_substitute_and_a_removed_participant_get_the_meeting_cancelled(
+    mail_builder: CaseBuilder, smtp_server: SmtpServer, notifier: Notifier, clock: FixedClock
+) -> None:
+    from sip_engine.services import answers, participants
+
+    case = mail_builder.case_in("kalla")
+    session = mail_builder.session
+    _deliver(mail_builder, smtp_server)
+    uid = str(_event(_calendar(smtp_server.messages[0])[0])["UID"])
+    karin = session.get_one(Participant, _participant_id(mail_builder, "Karin"))
+    invitation = session.scalars(
+        select(Invitation).where(Invitation.participant_id == karin.id)
+    ).one()
+
+    def answer(data: answers.AnswerInput) -> None:
+        token = notifier.answer_url(invitation).rsplit("/", 1)[1]
+        opened = answers.open_invitation(session, notifier, token, clock.now())
+        answers.record_answer(session, notifier, opened, data, clock.now())
+        _deliver(mail_builder, smtp_server)
+
+    def new_messages(since: int) -> list[tuple[str, str, str]]:
+        found = []
+        for message in smtp_server.messages[since:]:
+            calendar, _text = _calendar(message)
+            found.append(
+                (str(message["To"]), str(calendar["METHOD"]), str(_event(calendar)["UID"]))
+            )
+        return found
+
+    ersattare = answers.Answer.ERSATTARE
+    answer(
+        answers.AnswerInput(
+            ersattare, substitute_name="Eva Vikarie", substitute_email="eva@example.se"
+        )
+    )
+    assert new_messages(3) == [("Eva Vikarie <eva@example.se>", "REQUEST", uid)]
+
+    # Another substitute instead: Eva's calendar entry is cancelled, Nils is invited.
+    answer(
+        answers.AnswerInput(
+            ersattare, substitute_name="Nils Vikarie", substitute_email="nils@example.se"
+        )
+    )
+    assert sorted(new_messages(4)) == [
+        ("Eva Vikarie <eva@example.se>", "CANCEL", uid),
+        ("Nils Vikarie <nils@example.se>", "REQUEST", uid),
+    ]
+    # Karin comes herself after all: Nils is told he need not come.
+    answer(answers.AnswerInput(answers.Answer.KOMMER))
+    assert new_messages(6) == [("Nils Vikarie <nils@example.se>", "CANCEL", uid)]
+
+    # The coordinator removes Omar from the case: he is told too, once.
+    omar = session.get_one(Participant, _participant_id(mail_builder, "Omar"))
+    participants.remove_participant(
+        session, case, mail_builder.w.actor, clock.now(), omar, notifier=notifier
+    )
+    _deliver(mail_builder, smtp_server)
+    assert new_messages(7) == [("Omar Läkare <omar@example.se>", "CANCEL", uid)]
+
+    # Cancelling the meeting reaches those still on it, and nobody twice.
+    mail_builder.fire(case, "stall_in", reason="Skolan stänger.")
+    _deliver(mail_builder, smtp_server)
+    assert sorted(to for to, method, _uid in new_messages(8) if method == "CANCEL") == [
+        "Karin Lärare <karin@example.se>",
+        "Sara Socionom <sara@example.se>",
+    ]

@@ -319,17 +319,21 @@ def _cli_env(db_engine: Engine, smtp_url: str, tmp_path: Path) -> dict[str, str]
     return env
 
 
-def _send_mail_once(env: dict[str, str]) -> subprocess.Popen[str]:
-    """``sip-engine send-mail --once`` in its own process (the real entry point)."""
+def start_cli(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    """``sip-engine ARGS`` in its own process (the real entry point)."""
     script = Path(sys.executable).with_name("sip-engine")
     assert script.exists(), f"{script} missing: is the project installed in the venv?"
     return subprocess.Popen(
-        [str(script), "send-mail", "--once"],
+        [str(script), *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def _send_mail_once(env: dict[str, str]) -> subprocess.Popen[str]:
+    return start_cli(env, "send-mail", "--once")
 
 
 def test_sender_killed_mid_batch_and_restarted_sends_no_duplicates(

@@ -3,10 +3,10 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from sip_engine.models import Case, MeetingFormat
+from sip_engine.models import Case, MeetingFormat, OutboxMessage
 from sip_engine.services import cases, meetings
 from sip_engine.workflow import CaseConflict, WorkflowEngine
 
@@ -105,3 +105,24 @@ def test_two_saves_in_the_same_clock_tick_still_conflict(builder: CaseBuilder) -
             ),
             expected_version=seen,
         )
+
+
+def test_a_kallelse_racing_an_edit_is_refused_and_queues_nothing(
+    mail_builder: CaseBuilder, db_engine: Engine
+) -> None:
+    """kalla's actions read (and so autoflush the state change) before the engine's own
+    flush: the conflict must still come out as CaseConflict, with nothing queued."""
+    case = mail_builder.case_in("forbered")
+    mail_builder.prepare(case)
+    actor, now = mail_builder.w.actor, mail_builder.now
+    with Session(db_engine) as first, Session(db_engine) as second:
+        mine = first.get_one(Case, case.id)
+        theirs = second.get_one(Case, case.id)
+        cases.record_child_voice(first, mine, actor, now, voice="Att få spela fotboll.")
+        first.commit()
+        with pytest.raises(CaseConflict):
+            mail_builder.engine.fire(second, theirs, "kalla", actor)
+        second.rollback()
+    with Session(db_engine) as check:
+        assert check.get_one(Case, case.id).state == "forbered"
+        assert check.scalars(select(OutboxMessage)).all() == []

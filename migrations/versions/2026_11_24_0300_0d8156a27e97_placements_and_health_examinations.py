@@ -1,7 +1,7 @@
 """placements and health examinations
 
 Revision ID: 0d8156a27e97
-Revises: 5bdea98ec9c7
+Revises: 7e1f0c9a4b2d
 Create Date: 2026-11-24 02:16:15.397041
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import sip_engine.models.base
 
 revision: str = "0d8156a27e97"
-down_revision: str | None = "5bdea98ec9c7"
+down_revision: str | None = "7e1f0c9a4b2d"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
