@@ -62,7 +62,7 @@ def _report(choice: Choice) -> Report:
         choice.period,
         choice.area,
         today=local_date(now()),
-        close_reasons=runtime().registry.latest("sip").close_reasons,
+        registry=runtime().registry,
     )
 
 

@@ -36,7 +36,7 @@ def print_report(runtime: Runtime, period_text: str, area_name: str | None, as_j
             period,
             area,
             today=local_date(runtime.clock.now()),
-            close_reasons=runtime.registry.latest("sip").close_reasons,
+            registry=runtime.registry,
         )
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))

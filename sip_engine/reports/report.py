@@ -4,7 +4,6 @@ and the figures per area, with the suppression policy applied. The page, the CSV
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -13,6 +12,7 @@ from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from sip_engine.models import Case, NosamArea
+from sip_engine.workflow import WorkflowRegistry
 
 from .figures import FIGURES, Row, Scope, sum_if
 from .period import MONTHS_SV, Period
@@ -189,7 +189,7 @@ def build_report(
     area: NosamArea | None,
     *,
     today: date,
-    close_reasons: Mapping[str, str],
+    registry: WorkflowRegistry,
 ) -> Report:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -202,7 +202,7 @@ def build_report(
     local = LocalTime(dialect, years)
 
     def scope(p: Period) -> Scope:
-        return Scope(session, p, area.id if area else None, today, local, close_reasons)
+        return Scope(session, p, area.id if area else None, today, local, registry)
 
     current, previous = scope(period), scope(period.previous)
     report = Report(period, area)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from sip_engine.models import HealthExamPart, HealthExamRequest, Placement, PlacementForm, Role
 from sip_engine.workflow import Actor, WorkflowRegistry
 
-from .placements import exam_deadline, exam_done_in_time, exam_overdue
+from .placements import exam_deadline, exam_overdue, exams_outcome
 
 
 def visible_placements(actor: Actor) -> Select[Placement]:
@@ -106,21 +106,10 @@ def placed_children(
                 overdue=exam_overdue(registry, exam, today),
             )
         rows.append(DashboardRow(placement, definition.state_label(placement.state), exams))
-        # The share counts placements whose outcome is known: both parts done (or not
-        # needed), or a part's deadline has passed. Placements still inside the 28 days and
-        # not done are not counted either way.
-        in_time = [exam_done_in_time(registry, e) for e in placement.health_exams]
-        settled = [
-            ok
-            or e.done_on is not None
-            or ((deadline := exam_deadline(registry, e)) is not None and today > deadline)
-            for ok, e in zip(in_time, placement.health_exams, strict=True)
-        ]
-        if placement.health_exams and all(in_time):
-            done_in_time += 1
+        outcome = exams_outcome(registry, placement.health_exams, today)
+        if outcome is not None:
             decided += 1
-        elif any(s and not ok for s, ok in zip(settled, in_time, strict=True)):
-            decided += 1
+            done_in_time += outcome
     rows.sort(
         key=lambda r: (
             not r.overdue,

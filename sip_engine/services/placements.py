@@ -11,6 +11,7 @@ transaction. Like every service this flushes and never commits.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -125,6 +126,24 @@ def exam_done_in_time(registry: WorkflowRegistry, exam: HealthExamRequest) -> bo
         return True
     deadline = exam_deadline(registry, exam)
     return exam.done_on is not None and deadline is not None and exam.done_on <= deadline
+
+
+def exams_outcome(
+    registry: WorkflowRegistry, exams: Sequence[HealthExamRequest], today: date
+) -> bool | None:
+    """Whether a placement's health examination was done in time: True when every part was
+    done (or marked not needed) by its deadline, False once a part has missed it, None while
+    that is still open (the dashboard's share and the reports count only decided ones)."""
+    if not exams:
+        return None
+    in_time = [exam_done_in_time(registry, e) for e in exams]
+    if all(in_time):
+        return True
+    for ok, exam in zip(in_time, exams, strict=True):
+        deadline = exam_deadline(registry, exam)
+        if not ok and (exam.done_on is not None or (deadline is not None and today > deadline)):
+            return False
+    return None
 
 
 @dataclass(frozen=True)

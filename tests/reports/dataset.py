@@ -16,6 +16,12 @@ Centrum, opened 2024-05: p0–p7 (socialtjänst, placering); p0 closed 2024-09 (
 Centrum, opened 2026-01-01 00:30 (31 Dec 23:30 UTC): one case, in 2026 only.
 Angered, opened 2025-06-15: a0–a5 (skola, annat); a0 has a SIP meeting 2025-07-01 (16 days,
   child took part).
+Placements (both health-examination parts requested on the start day, 28 days to do them):
+  Centrum 2025: c0–c4 start 2025-03-03, both parts done 2025-03-20 (c4's oral part marked not
+  needed instead): 5 in time. c5–c10 start 2025-05-02, the physical part done 2025-05-20; the
+  oral part done 2025-06-20 (c5–c7) or never (c8–c10, long past its deadline): 6 late.
+  Centrum 2024: p2, p3 start 2024-06-03, both parts done 2024-06-20: 2 in time.
+  Angered 2025: a0 starts 2025-07-01, both parts done 2025-07-15: in time.
 """
 
 from __future__ import annotations
@@ -29,10 +35,15 @@ from sqlalchemy.orm import Session
 from sip_engine.clock import stockholm
 from sip_engine.models import (
     Case,
+    HealthExamPart,
+    HealthExamRequest,
     Meeting,
     MeetingFormat,
     MeetingKind,
     NosamArea,
+    Placement,
+    PlacementBasis,
+    PlacementForm,
     PlanVersion,
     RaisedBy,
 )
@@ -116,6 +127,60 @@ class _Maker:
         )
         self.session.add(m)
         return m
+
+    def placement(
+        self, case: Case, start: date, done: date | None, oral_done: date | str | None
+    ) -> Placement:
+        """Both parts requested at 10:00 on ``start``; the physical part done on ``done``, the
+        oral one on ``oral_done`` (or "obehovlig")."""
+        requested = _at(start)
+        placement = Placement(
+            case_id=case.id,
+            child_id=case.child_id,
+            unit_id=case.unit_id,
+            form=PlacementForm.FAMILJEHEM,
+            legal_basis=PlacementBasis.SOL,
+            start_date=start,
+            placing_kommun="Göteborg",
+            receiving_kommun="Göteborg",
+            receiving_area_id=case.nosam_area_id,
+            workflow_name="placement",
+            workflow_version=1,
+            state="under",
+            state_entered_at=requested,
+            created_at=requested,
+            updated_at=requested,
+            version=1,
+        )
+        self.session.add(placement)
+        self.session.flush()
+        for part, day in (
+            (HealthExamPart.FYSISK_PSYKISK, done),
+            (HealthExamPart.MUNHALSA, oral_done),
+        ):
+            not_needed = day == "obehovlig"
+            done_on = day if isinstance(day, date) else None
+            self.session.add(
+                HealthExamRequest(
+                    placement_id=placement.id,
+                    part=part,
+                    region_organisation_id=self.w.vardcentral.id,
+                    contact_name="Vera Vårdcentral",
+                    contact_email="vera@vc.example.se",
+                    workflow_name="halsoundersokning",
+                    workflow_version=1,
+                    status="obehovlig" if not_needed else ("genomford" if done_on else "begard"),
+                    status_entered_at=requested,
+                    created_at=requested,
+                    legal_basis=None if not_needed else "OSL 10 kap. 28 §",
+                    requested_at=None if not_needed else requested,
+                    done_on=done_on,
+                    not_needed_reason="Undersökt i en placering i höstas." if not_needed else None,
+                    link_nonce=f"n{placement.id}{part.value}",
+                    version=1,
+                )
+            )
+        return placement
 
     def plan(
         self, case: Case, version_no: int, adopted: datetime | None, follow_up: date
@@ -250,5 +315,16 @@ def build_dataset(session: Session, world: World) -> Dataset:
     # 2024: p2's follow-up on 2024-11-01, held on time.
     make.plan(p[2], 1, stockholm(2024, 5, 16, 12), date(2024, 11, 1))
     make.meeting(p[2], stockholm(2024, 10, 28, 10), kind=MeetingKind.UPPFOLJNING)
+    # Placements and their health examinations (see the module docstring).
+    for i in range(5):
+        oral: date | str = "obehovlig" if i == 4 else date(2025, 3, 20)
+        make.placement(c[i], date(2025, 3, 3), date(2025, 3, 20), oral)
+    for i in range(5, 11):
+        make.placement(
+            c[i], date(2025, 5, 2), date(2025, 5, 20), date(2025, 6, 20) if i <= 7 else None
+        )
+    for case in (p[2], p[3]):
+        make.placement(case, date(2024, 6, 3), date(2024, 6, 20), date(2024, 6, 20))
+    make.placement(a[0], date(2025, 7, 1), date(2025, 7, 15), date(2025, 7, 15))
     session.commit()
     return Dataset(centrum, angered, c, p)

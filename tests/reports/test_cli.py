@@ -36,6 +36,7 @@ def test_report_json_for_one_area(session: Session, world: World, db_engine: Eng
         "barnet_deltog",
         "uppfoljning",
         "avslut",
+        "halsoundersokning",
         "per_manad",
     ]
     rows = {r["key"]: r["values"] for r in tables["oversikt"]["rows"]}

@@ -23,13 +23,12 @@ def texts(report: Report) -> dict[str, dict[str, list[str]]]:
 def report_for(
     session: Session, registry: WorkflowRegistry, period: str, area: object
 ) -> dict[str, dict[str, list[str]]]:
-    close_reasons = registry.latest("sip").close_reasons
     report = build_report(
         session,
         Period.parse(period),
         area,
         today=TODAY,
-        close_reasons=close_reasons,  # type: ignore[arg-type]
+        registry=registry,
     )
     return texts(report)
 
@@ -86,6 +85,15 @@ CENTRUM_2025 = {
         "annat": ["0", "0"],
         "ovrigt": ["0", "0"],
     },
+    # 5 in time (one with the oral part not needed), 6 late (3 done after the deadline, 3
+    # never done): 5/11 = 45.5 %. 2024: p2 and p3, both in time.
+    "halsoundersokning": {
+        "placeringar": ["11", "<5"],
+        "i_tid": ["5", "<5"],
+        "inte_i_tid": ["6", "0"],
+        "avgors_senare": ["0", "0"],
+        "andel": ["45 %", "döljs"],
+    },
     # Started: Dec 1 is hidden with Nov 5 and Feb 6 (Nov alone would pin Dec to 1).
     # c10 (1 Feb 00:30) is February, c29 (31 Dec 23:30) December, 1 Jan 2026 00:30 not 2025.
     "per_manad": {
@@ -129,6 +137,14 @@ def test_all_areas_every_figure(session: Session, world: World, registry: Workfl
         "ej_registrerat": ["7", "<5"],
     }
     expected["per_manad"]["2025-06"] = ["6", "0"]
+    # Angered's a0 placement, in time: 6/12.
+    expected["halsoundersokning"] = {
+        "placeringar": ["12", "<5"],
+        "i_tid": ["6", "<5"],
+        "inte_i_tid": ["6", "0"],
+        "avgors_senare": ["0", "0"],
+        "andel": ["50 %", "döljs"],
+    }
     expected["per_omrade"] = {
         str(data.angered.id): ["6", "6", "0"],
         str(data.centrum.id): ["30", "37", "8"],
@@ -160,3 +176,29 @@ def test_an_empty_period_shows_zeros_and_dashes(
     assert got["oversikt"] == {k: ["0", "0"] for k in ("startade", "pagaende", "avslutade")}
     assert got["tid_till_mote"] == {"antal": ["0", "0"], "median": ["–", "–"], "p90": ["–", "–"]}
     assert got["barnet_deltog"]["andel"] == ["–", "–"]
+
+
+def test_a_placement_inside_its_deadline_is_not_yet_judged(registry: WorkflowRegistry) -> None:
+    from datetime import timedelta
+
+    from sip_engine.clock import stockholm
+    from sip_engine.models import HealthExamRequest
+    from sip_engine.services.placements import exams_outcome
+
+    requested = stockholm(2026, 2, 20, 10)
+
+    def part(done_on: date | None) -> HealthExamRequest:
+        return HealthExamRequest(
+            workflow_name="halsoundersokning",
+            workflow_version=1,
+            status="genomford" if done_on else "begard",
+            requested_at=requested,
+            done_on=done_on,
+        )
+
+    waiting = [part(date(2026, 3, 1)), part(None)]
+    assert exams_outcome(registry, waiting, date(2026, 3, 20)) is None  # day 28: still open
+    assert exams_outcome(registry, waiting, date(2026, 3, 21)) is False  # day 29: late
+    done = [part(date(2026, 3, 1)), part(requested.date() + timedelta(days=28))]
+    assert exams_outcome(registry, done, date(2026, 3, 21)) is True
+    assert exams_outcome(registry, [], date(2026, 3, 21)) is None  # nothing requested
