@@ -101,7 +101,9 @@ def write_audit() -> None:
     entries = g.pop("audit", [])
     if not entries:
         return
-    me, moment, address = actor(), now(), remote_addr()
+    # A personal link's holder has no account: the action names the link instead.
+    me = actor() if current_user.is_authenticated else None
+    moment, address = now(), remote_addr()
     with runtime().engine.begin() as connection:
         log_access(connection, me, entries, moment, remote_addr=address)
 

@@ -417,6 +417,8 @@ def region_link(token: str) -> ResponseReturnValue:
         else:
             db().commit()
             saved = True
+    # The page shows the child's name and personnummer: every opening of the link is a read.
+    audit(f"health_exam_link:{exam.id}", exam.placement.case_id)
     definition = runtime().registry.get(exam.workflow_name, exam.workflow_version)
     return render_template(
         "placements/region.html",

@@ -76,20 +76,21 @@ def cases_with_details_allowed(
 
 def log_access(
     connection: Connection,
-    actor: Actor,
+    actor: Actor | None,
     reads: Sequence[tuple[str, int | None]],
     now: datetime,
     *,
     remote_addr: str | None = None,
 ) -> None:
     """Audit rows for ``reads`` (action, case id), in one plain INSERT: it is written for
-    every page served, so it skips the ORM's unit of work."""
+    every page served, so it skips the ORM's unit of work. No actor: read through a personal
+    link, whose action names the link."""
     connection.execute(
         insert(AccessLog),
         [
             {
                 "at": now,
-                "user_id": actor.user_id,
+                "user_id": actor.user_id if actor else None,
                 "case_id": case_id,
                 "action": action,
                 "remote_addr": remote_addr,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from sip_engine.clock import FixedClock, local_date
 from sip_engine.models import (
+    AccessLog,
     Case,
     CaseEvent,
     HealthExamPart,
@@ -241,6 +242,13 @@ def test_the_region_link_shows_on_get_and_records_only_on_post(
     _fresh(session)
     assert session.get_one(HealthExamRequest, exam.id).status == "begard"
     assert session.scalar(select(func.count()).select_from(CaseEvent)) == events
+    # It shows the child's identity, so every opening is an audited read, by the link.
+    reads = session.execute(
+        select(AccessLog.action, AccessLog.case_id, AccessLog.user_id).where(
+            AccessLog.action.like("health_exam_link:%")
+        )
+    ).all()
+    assert reads == [(f"health_exam_link:{exam.id}", placement.case_id, None)] * 3
 
     token = re.search(r'name="csrf_token" value="([^"]+)"', text).group(1)  # type: ignore[union-attr]
     assert (
