@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, g, request, session
-from flask_babel import Babel
+from flask_babel import Babel, get_translations
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
@@ -32,6 +32,27 @@ def _select_locale() -> str:
     if chosen in LANGUAGES:
         return str(chosen)
     return "sv"  # Swedish first, whatever the browser says
+
+
+def _request_translations() -> Any:
+    """The request's catalogue, looked up once. flask-babel's own template callables resolve
+    the locale and the domain again for every string (about ten context-local lookups each),
+    and a page has some fifty strings. flask-babel fixes the locale for the whole request too,
+    so keeping its answer on ``g`` changes nothing."""
+    translations = g.get("_sip_translations")
+    if translations is None:
+        translations = g._sip_translations = get_translations()
+    return translations
+
+
+def _install_template_gettext(app: Flask) -> None:
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: _request_translations().ugettext(s),
+        ngettext=lambda s, p, n: _request_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _request_translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
 
 
 def create_app(
@@ -66,6 +87,7 @@ def create_app(
     login_manager.session_protection = "strong"
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
+    _install_template_gettext(app)
 
     from webui import admin, answers, auth, cases, documents, errors, filters, home, mail, system
 

@@ -42,7 +42,7 @@ from sip_engine.services import participants as participant_service
 from sip_engine.services import plans as plan_service
 from sip_engine.services.access import cases_with_details_allowed, consent_allows_details
 from sip_engine.services.common import CaseClosed, ValidationError
-from sip_engine.services.queries import CaseFilter, search_cases
+from sip_engine.services.queries import CaseFilter, CaseRow, search_cases
 from sip_engine.workflow import CaseConflict, NotPermitted, WorkflowError
 
 from .context import actor, audit, case_or_404, db, now, require_role, runtime
@@ -140,7 +140,7 @@ def list_cases() -> ResponseReturnValue:
     )
 
 
-def _details_allowed(cases: list[Case]) -> set[int]:
+def _details_allowed(cases: list[CaseRow]) -> set[int]:
     return cases_with_details_allowed(db(), [c.id for c in cases], actor(), local_date(now()))
 
 
