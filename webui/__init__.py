@@ -14,6 +14,9 @@ from flask import Flask, g, request, session
 from flask_babel import Babel, get_translations
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from sip_engine.clock import Clock
 from sip_engine.config import Settings, load_settings
@@ -45,6 +48,27 @@ def _request_translations() -> Any:
     return translations
 
 
+@pass_context
+def _template_gettext(context: Context, string: str, /, **variables: Any) -> str:
+    # Jinja's newstyle gettext (escaped, always %-formatted) called directly: its own goes
+    # through two more indirections (the ``_`` alias, then the callable) for every string.
+    text: str = _request_translations().ugettext(string)
+    if context.eval_ctx.autoescape:
+        text = Markup(text)  # noqa: S704 -- the catalogue's own text, as Jinja does
+    return text % variables
+
+
+@pass_context
+def _template_ngettext(
+    context: Context, singular: str, plural: str, num: int, /, **variables: Any
+) -> str:
+    variables.setdefault("num", num)
+    text: str = _request_translations().ungettext(singular, plural, num)
+    if context.eval_ctx.autoescape:
+        text = Markup(text)  # noqa: S704 -- the catalogue's own text, as Jinja does
+    return text % variables
+
+
 def _install_template_gettext(app: Flask) -> None:
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=lambda s: _request_translations().ugettext(s),
@@ -52,6 +76,9 @@ def _install_template_gettext(app: Flask) -> None:
         pgettext=lambda c, s: _request_translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: _request_translations().unpgettext(c, s, p, n),
         newstyle=True,
+    )
+    app.jinja_env.globals.update(
+        _=_template_gettext, gettext=_template_gettext, ngettext=_template_ngettext
     )
 
 
