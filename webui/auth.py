@@ -49,7 +49,8 @@ _USER_WITH_UNIT = (
 def _load_user(user_id: str) -> WebUser | None:
     if not user_id.isdigit():
         return None
-    row = db().execute(_USER_WITH_UNIT, {"user_id": int(user_id)}).first()
+    # On the session's connection: plain values, no need for the ORM's execution path.
+    row = db().connection().execute(_USER_WITH_UNIT, {"user_id": int(user_id)}).first()
     if row is None or not row.is_active:
         return None
     return WebUser(

@@ -133,8 +133,9 @@ def list_cases() -> ResponseReturnValue:
     )
     session = db()
     page = search_cases(session, me, flt, now())
-    coordinators = session.execute(_UNIT_COORDINATORS, {"unit_id": me.organisation_id}).all()
-    areas = session.execute(_AREAS).all()
+    connection = session.connection()  # plain rows: no need for the ORM's execution path
+    coordinators = connection.execute(_UNIT_COORDINATORS, {"unit_id": me.organisation_id}).all()
+    areas = connection.execute(_AREAS).all()
     query = {k: v for k, v in args.items() if k != "page" and v}
     audit("case_list")
     return render_template(
