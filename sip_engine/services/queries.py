@@ -24,7 +24,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from sip_engine.clock import local_date
-from sip_engine.models import Case, Child, Meeting, PlanVersion, Reminder, ReminderStatus
+from sip_engine.models import (
+    Case,
+    Child,
+    Meeting,
+    MeetingKind,
+    PlanVersion,
+    Reminder,
+    ReminderStatus,
+)
 from sip_engine.workflow import Actor
 
 from .access import visible_cases
@@ -324,11 +332,23 @@ def _counts_by_state(actor: Actor, mine_only: bool) -> Executable:
     return stmt
 
 
+@dataclass(slots=True)
+class ComingMeeting:
+    """A coming meeting as the start page lists it (plain values, like CaseRow)."""
+
+    starts_at: datetime
+    kind: MeetingKind
+    location: str | None
+    case_id: int
+    reference: str
+
+
 def upcoming_meetings(
     session: Session, actor: Actor, now: datetime, *, limit: int = 10, mine_only: bool = False
-) -> list[tuple[Meeting, Case]]:
+) -> list[ComingMeeting]:
     stmt = _upcoming_meetings(actor, limit, mine_only)
-    return [(m, c) for m, c in session.execute(stmt, {"upcoming_from": now})]
+    rows = session.connection().execute(stmt, {"upcoming_from": now})
+    return [ComingMeeting(*row) for row in rows]
 
 
 @lru_cache(maxsize=ACTOR_STATEMENTS)
@@ -341,7 +361,7 @@ def _upcoming_meetings(actor: Actor, limit: int, mine_only: bool) -> Executable:
     # SQLite look up the meetings of every case in scope and sort them all.
     in_scope = scope.subquery()
     return (
-        select(Meeting, Case)
+        select(Meeting.starts_at, Meeting.kind, Meeting.location, Case.id, Case.reference)
         .join(Case, Case.id == Meeting.case_id)
         .where(
             exists().where(in_scope.c.id == Meeting.case_id),
