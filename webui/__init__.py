@@ -70,13 +70,7 @@ def _template_ngettext(
 
 
 def _install_template_gettext(app: Flask) -> None:
-    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext=lambda s: _request_translations().ugettext(s),
-        ngettext=lambda s, p, n: _request_translations().ungettext(s, p, n),
-        pgettext=lambda c, s: _request_translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: _request_translations().unpgettext(c, s, p, n),
-        newstyle=True,
-    )
+    # Over those flask-babel installed (newstyle); the templates use no pgettext.
     app.jinja_env.globals.update(
         _=_template_gettext, gettext=_template_gettext, ngettext=_template_ngettext
     )
