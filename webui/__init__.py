@@ -11,9 +11,12 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, g, request, session
-from flask_babel import Babel
+from flask_babel import Babel, get_translations
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from sip_engine.clock import Clock
 from sip_engine.config import Settings, load_settings
@@ -32,6 +35,45 @@ def _select_locale() -> str:
     if chosen in LANGUAGES:
         return str(chosen)
     return "sv"  # Swedish first, whatever the browser says
+
+
+def _request_translations() -> Any:
+    """The request's catalogue, looked up once. flask-babel's own template callables resolve
+    the locale and the domain again for every string (about ten context-local lookups each),
+    and a page has some fifty strings. flask-babel fixes the locale for the whole request too,
+    so keeping its answer on ``g`` changes nothing."""
+    translations = g.get("_sip_translations")
+    if translations is None:
+        translations = g._sip_translations = get_translations()
+    return translations
+
+
+@pass_context
+def _template_gettext(context: Context, string: str, /, **variables: Any) -> str:
+    # Jinja's newstyle gettext (escaped, always %-formatted) called directly: its own goes
+    # through two more indirections (the ``_`` alias, then the callable) for every string.
+    text: str = _request_translations().ugettext(string)
+    if context.eval_ctx.autoescape:
+        text = Markup(text)  # noqa: S704 -- the catalogue's own text, as Jinja does
+    return text % variables
+
+
+@pass_context
+def _template_ngettext(
+    context: Context, singular: str, plural: str, num: int, /, **variables: Any
+) -> str:
+    variables.setdefault("num", num)
+    text: str = _request_translations().ungettext(singular, plural, num)
+    if context.eval_ctx.autoescape:
+        text = Markup(text)  # noqa: S704 -- the catalogue's own text, as Jinja does
+    return text % variables
+
+
+def _install_template_gettext(app: Flask) -> None:
+    # Over those flask-babel installed (newstyle); the templates use no pgettext.
+    app.jinja_env.globals.update(
+        _=_template_gettext, gettext=_template_gettext, ngettext=_template_ngettext
+    )
 
 
 def create_app(
@@ -66,6 +108,7 @@ def create_app(
     login_manager.session_protection = "strong"
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
+    _install_template_gettext(app)
 
     from webui import (
         admin,

@@ -10,11 +10,10 @@ from flask_babel import gettext as _
 from flask_login import login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from sip_engine.models import User
+from sip_engine.models import Organisation, User
 from sip_engine.services.auth import LoginThrottled, authenticate
 
 from . import login_manager
@@ -28,9 +27,21 @@ class LoginForm(FlaskForm):
     password = PasswordField("Lösenord", validators=[DataRequired(), Length(max=200)])
 
 
-# Run on every request: built once, and the unit's name comes with the user (one statement).
+# Run on every request: built once, the unit's name comes with the user (one statement),
+# and only the values WebUser keeps are read (no ORM objects to build and track).
 _USER_WITH_UNIT = (
-    select(User).options(joinedload(User.organisation)).where(User.id == bindparam("user_id"))
+    select(
+        User.id,
+        User.username,
+        User.display_name,
+        User.role,
+        User.organisation_id,
+        Organisation.name,
+        User.professional_id,
+        User.is_active,
+    )
+    .join(Organisation, Organisation.id == User.organisation_id)
+    .where(User.id == bindparam("user_id"))
 )
 
 
@@ -38,10 +49,19 @@ _USER_WITH_UNIT = (
 def _load_user(user_id: str) -> WebUser | None:
     if not user_id.isdigit():
         return None
-    user = db().scalars(_USER_WITH_UNIT, {"user_id": int(user_id)}).first()
-    if user is None or not user.is_active:
+    # On the session's connection: plain values, no need for the ORM's execution path.
+    row = db().connection().execute(_USER_WITH_UNIT, {"user_id": int(user_id)}).first()
+    if row is None or not row.is_active:
         return None
-    return WebUser.from_user(user)
+    return WebUser(
+        id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        role=row.role,
+        organisation_id=row.organisation_id,
+        organisation_name=row.name,
+        professional_id=row.professional_id,
+    )
 
 
 def _safe_next(target: str | None) -> str:

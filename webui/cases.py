@@ -42,10 +42,19 @@ from sip_engine.services import participants as participant_service
 from sip_engine.services import plans as plan_service
 from sip_engine.services.access import cases_with_details_allowed, consent_allows_details
 from sip_engine.services.common import CaseClosed, ValidationError
-from sip_engine.services.queries import CaseFilter, search_cases
+from sip_engine.services.queries import CaseFilter, CaseRow, search_cases
 from sip_engine.workflow import CaseConflict, NotPermitted, WorkflowError
 
-from .context import actor, audit, case_or_404, db, now, require_role, runtime
+from .context import (
+    actor,
+    audit,
+    case_href_prefix,
+    case_or_404,
+    db,
+    now,
+    require_role,
+    runtime,
+)
 from .forms import FormReader, local_input
 
 bp = Blueprint("cases", __name__, url_prefix="/arenden")
@@ -85,13 +94,14 @@ def _organisations(*parties: Party) -> list[Organisation]:
 # ---------------------------------------------------------------------------- the list
 
 
-# The filter form's choices, on every list page: statements built once.
+# The filter form's choices, on every list page: statements built once, plain rows (only an
+# id and a name each are shown).
 _UNIT_COORDINATORS = (
-    select(User)
+    select(User.id, User.display_name)
     .where(User.organisation_id == bindparam("unit_id"), User.role == Role.SAMORDNARE)
     .order_by(User.display_name)
 )
-_AREAS = select(NosamArea).order_by(NosamArea.name)
+_AREAS = select(NosamArea.id, NosamArea.name).order_by(NosamArea.name)
 
 
 @bp.route("")
@@ -126,8 +136,9 @@ def list_cases() -> ResponseReturnValue:
     )
     session = db()
     page = search_cases(session, me, flt, now())
-    coordinators = list(session.scalars(_UNIT_COORDINATORS, {"unit_id": me.organisation_id}))
-    areas = list(session.scalars(_AREAS))
+    connection = session.connection()  # plain rows: no need for the ORM's execution path
+    coordinators = connection.execute(_UNIT_COORDINATORS, {"unit_id": me.organisation_id}).all()
+    areas = connection.execute(_AREAS).all()
     query = {k: v for k, v in args.items() if k != "page" and v}
     audit("case_list")
     return render_template(
@@ -140,10 +151,11 @@ def list_cases() -> ResponseReturnValue:
         reasons=case_service.SIP_REASONS,
         query=query,
         details_allowed=_details_allowed(page.items),
+        case_href=case_href_prefix(),
     )
 
 
-def _details_allowed(cases: list[Case]) -> set[int]:
+def _details_allowed(cases: list[CaseRow]) -> set[int]:
     return cases_with_details_allowed(db(), [c.id for c in cases], actor(), local_date(now()))
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from flask import abort, current_app, g, request
+from flask import abort, current_app, g, request, url_for
 from flask_login import UserMixin, current_user
 from sqlalchemy.orm import Session
 
@@ -106,6 +106,12 @@ def write_audit() -> None:
     moment, address = now(), remote_addr()
     with runtime().engine.begin() as connection:
         log_access(connection, me, entries, moment, remote_addr=address)
+
+
+def case_href_prefix() -> str:
+    """A case page's path without the id (``/arenden/``, script root included): a list's
+    rows append their ids, one ``url_for`` per page instead of one per row."""
+    return url_for("cases.show", case_id=0).removesuffix("0")
 
 
 def case_or_404(case_id: int, action: str) -> Case:

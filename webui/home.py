@@ -14,7 +14,7 @@ from sip_engine.services.queries import (
     upcoming_meetings,
 )
 
-from .context import actor, audit, db, now, runtime
+from .context import actor, audit, case_href_prefix, db, now, runtime
 
 bp = Blueprint("home", __name__)
 
@@ -50,4 +50,5 @@ def index() -> ResponseReturnValue:
         attention=attention,
         meetings=meetings,
         mine_only=mine_only,
+        case_href=case_href_prefix(),
     )

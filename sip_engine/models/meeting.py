@@ -17,6 +17,9 @@ class Meeting(Base):
     # "Meeting time passed" on the start page: a case's open meetings, from the index alone.
     __table_args__ = (
         Index("ix_meeting_case_open", "case_id", "held_at", "cancelled_at", "starts_at"),
+        # Coming meetings: the open ones walked by start time, stopping at the first few. With
+        # planner statistics SQLite otherwise read every unheld meeting and sorted them.
+        Index("ix_meeting_open_starts_at", "held_at", "cancelled_at", "starts_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

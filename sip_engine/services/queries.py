@@ -21,10 +21,18 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import Session, aliased, contains_eager
+from sqlalchemy.orm import Session, aliased
 
 from sip_engine.clock import local_date
-from sip_engine.models import Case, Child, Meeting, PlanVersion, Reminder, ReminderStatus
+from sip_engine.models import (
+    Case,
+    Child,
+    Meeting,
+    MeetingKind,
+    PlanVersion,
+    Reminder,
+    ReminderStatus,
+)
 from sip_engine.workflow import Actor
 
 from .access import visible_cases
@@ -135,9 +143,22 @@ class CaseFilter:
     per_page: int = 25
 
 
+@dataclass(slots=True)
+class CaseRow:
+    """What a list of cases shows of each case: plain values, not ORM objects (loading 25
+    cases and their children as entities cost more than the rest of the page's queries)."""
+
+    id: int
+    reference: str
+    state: str
+    reasons: list[str]
+    opened_at: datetime
+    child_name: str
+
+
 @dataclass
 class CasePage:
-    items: list[Case]
+    items: list[CaseRow]
     total: int
     page: int
     per_page: int
@@ -183,6 +204,18 @@ def _order_by(sort: str) -> tuple[Any, ...]:
     return (*(order if isinstance(order, tuple) else (order,)), Case.id.desc())
 
 
+# CaseRow's columns, in its order, and the child's name; the attention flags follow them.
+_ROW_COLUMNS = (
+    Case.id,
+    Case.reference,
+    Case.state,
+    Case.reasons,
+    Case.opened_at,
+    Child.first_name,
+    Child.last_name,
+)
+
+
 @cache
 def _page_cases(sort: str) -> Executable:
     """The page's cases, their children and which attention conditions hold, in one go.
@@ -191,9 +224,8 @@ def _page_cases(sort: str) -> Executable:
     building it for every page cost more than running it.
     """
     return (
-        select(Case, *(cond.label(key) for key, cond in attention_conditions().items()))
-        .join(Case.child)
-        .options(contains_eager(Case.child))
+        select(*_ROW_COLUMNS, *(cond.label(key) for key, cond in attention_conditions().items()))
+        .join(Child, Child.id == Case.child_id)
         .where(Case.id.in_(bindparam("page_ids", expanding=True)))
         .order_by(*_order_by(sort))
     )
@@ -208,22 +240,25 @@ def search_cases(session: Session, actor: Actor, flt: CaseFilter, now: datetime)
     page_ids, count, counted_with_page = build(actor, flt)
     params = attention_params(now)
     page = max(1, flt.page)
-    rows = session.execute(page_ids, params).all()
+    # Plain values only, so the statements run on the session's connection (the same
+    # transaction): the ORM's execution path cost several times the query itself.
+    connection = session.connection()
+    rows = connection.execute(page_ids, params).all()
     ids = [row[0] for row in rows]
     if counted_with_page and (rows or page == 1):
         total = rows[0][1] if rows else 0
     else:
-        total = session.scalar(count, params) or 0
-    items: list[Case] = []
+        total = connection.scalar(count, params) or 0
+    items: list[CaseRow] = []
     flags: dict[int, list[str]] = {}
     if ids:
         sort = flt.sort if flt.sort in SORTS else "opened_desc"
-        found = session.execute(_page_cases(sort), {**params, "page_ids": ids})
-        conditions = attention_conditions()
+        found = connection.execute(_page_cases(sort), {**params, "page_ids": ids})
+        keys = list(enumerate(attention_conditions(), start=len(_ROW_COLUMNS)))
         for row in found:
-            case = row[0]
-            items.append(case)
-            flags[case.id] = [key for key in conditions if row._mapping[key]]
+            case_id, reference, state, reasons, opened_at, first, last = row[: len(_ROW_COLUMNS)]
+            items.append(CaseRow(case_id, reference, state, reasons, opened_at, f"{first} {last}"))
+            flags[case_id] = [key for index, key in keys if row[index]]
     return CasePage(items, total, page, flt.per_page, flags)
 
 
@@ -284,7 +319,8 @@ ACTOR_STATEMENTS = 1024
 
 def counts_by_state(session: Session, stmt_scope: Actor, *, mine_only: bool) -> dict[str, int]:
     return {
-        state: count for state, count in session.execute(_counts_by_state(stmt_scope, mine_only))
+        state: count
+        for state, count in session.connection().execute(_counts_by_state(stmt_scope, mine_only))
     }
 
 
@@ -296,11 +332,23 @@ def _counts_by_state(actor: Actor, mine_only: bool) -> Executable:
     return stmt
 
 
+@dataclass(slots=True)
+class ComingMeeting:
+    """A coming meeting as the start page lists it (plain values, like CaseRow)."""
+
+    starts_at: datetime
+    kind: MeetingKind
+    location: str | None
+    case_id: int
+    reference: str
+
+
 def upcoming_meetings(
     session: Session, actor: Actor, now: datetime, *, limit: int = 10, mine_only: bool = False
-) -> list[tuple[Meeting, Case]]:
+) -> list[ComingMeeting]:
     stmt = _upcoming_meetings(actor, limit, mine_only)
-    return [(m, c) for m, c in session.execute(stmt, {"upcoming_from": now})]
+    rows = session.connection().execute(stmt, {"upcoming_from": now})
+    return [ComingMeeting(*row) for row in rows]
 
 
 @lru_cache(maxsize=ACTOR_STATEMENTS)
@@ -313,7 +361,7 @@ def _upcoming_meetings(actor: Actor, limit: int, mine_only: bool) -> Executable:
     # SQLite look up the meetings of every case in scope and sort them all.
     in_scope = scope.subquery()
     return (
-        select(Meeting, Case)
+        select(Meeting.starts_at, Meeting.kind, Meeting.location, Case.id, Case.reference)
         .join(Case, Case.id == Meeting.case_id)
         .where(
             exists().where(in_scope.c.id == Meeting.case_id),
