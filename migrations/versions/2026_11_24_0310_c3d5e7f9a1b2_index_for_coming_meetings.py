@@ -1,7 +1,7 @@
 """index for the start page's coming meetings
 
 Revision ID: c3d5e7f9a1b2
-Revises: 7e1f0c9a4b2d
+Revises: 0d8156a27e97
 Create Date: 2026-11-24 03:10:00.000000
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "c3d5e7f9a1b2"
-down_revision: str | None = "7e1f0c9a4b2d"
+down_revision: str | None = "0d8156a27e97"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
