@@ -37,18 +37,8 @@ class AnswerLinks:
         return f"{self.base_url}/svar/{token}"
 
     def verify(self, token: str) -> LinkClaims:
-        try:
-            data = self._serializer.loads(token)
-        except BadSignature:
-            raise BadLink("Länken är ogiltig.") from None
-        if (
-            not isinstance(data, list)
-            or len(data) != 4
-            or not all(isinstance(v, int) for v in data[:3])
-            or not isinstance(data[3], str)
-        ):
-            raise BadLink("Länken är ogiltig.")
-        return LinkClaims(data[0], data[1], data[2], data[3])
+        ids, nonce = _verified(self._serializer, token, ids=3)
+        return LinkClaims(ids[0], ids[1], ids[2], nonce)
 
 
 @dataclass(frozen=True)
@@ -72,15 +62,22 @@ class HealthExamLinks:
         return f"{self.base_url}/halsoundersokning/{token}"
 
     def verify(self, token: str) -> HealthExamClaims:
-        try:
-            data = self._serializer.loads(token)
-        except BadSignature:
-            raise BadLink("Länken är ogiltig.") from None
-        if (
-            not isinstance(data, list)
-            or len(data) != 3
-            or not all(isinstance(v, int) for v in data[:2])
-            or not isinstance(data[2], str)
-        ):
-            raise BadLink("Länken är ogiltig.")
-        return HealthExamClaims(data[0], data[1], data[2])
+        ids, nonce = _verified(self._serializer, token, ids=2)
+        return HealthExamClaims(ids[0], ids[1], nonce)
+
+
+def _verified(serializer: URLSafeSerializer, token: str, *, ids: int) -> tuple[list[int], str]:
+    """A link's signed payload ``[id, …, nonce]`` with ``ids`` ids; BadLink for anything else
+    (a bad signature, or a genuine signature over another shape)."""
+    try:
+        data = serializer.loads(token)
+    except BadSignature:
+        raise BadLink("Länken är ogiltig.") from None
+    if (
+        not isinstance(data, list)
+        or len(data) != ids + 1
+        or not all(isinstance(v, int) for v in data[:ids])
+        or not isinstance(data[ids], str)
+    ):
+        raise BadLink("Länken är ogiltig.")
+    return data[:ids], data[ids]

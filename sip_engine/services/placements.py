@@ -56,6 +56,7 @@ from sip_engine.workflow import (
     WorkflowRegistry,
 )
 from sip_engine.workflow.definition import TriggerDef
+from sip_engine.workflow.engine import record_event
 
 from . import cases
 from .answers import _plausible_email
@@ -393,23 +394,20 @@ def _record(
     reason: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> CaseEvent:
-    event = CaseEvent(
-        case_id=placement.case_id,
-        at=now,
-        kind=kind,
-        actor_user_id=actor.user_id,
-        actor_label=actor.label,
-        actor_organisation_id=actor.organisation_id,
+    """A placement's or examination's change, in the linked case's history."""
+    return record_event(
+        session,
+        placement.case,
+        actor,
+        kind,
+        now,
         trigger=trigger,
         from_state=from_state,
         to_state=to_state,
         reason=reason,
-        workflow_name=definition.name,
-        workflow_version=definition.version,
         details={"placement_id": placement.id, **(details or {})},
+        workflow=definition,
     )
-    session.add(event)
-    return event
 
 
 def _flush(session: Session, placement_id: int) -> None:

@@ -78,7 +78,10 @@ def record_event(
     to_state: str | None = None,
     reason: str | None = None,
     details: dict[str, Any] | None = None,
+    workflow: WorkflowDefinition | None = None,
 ) -> CaseEvent:
+    """One entry in the case's history. ``workflow``: the definition the change ran on when it
+    is not the case's own (a placement or a health examination on the case)."""
     event = CaseEvent(
         case_id=case.id,
         at=at,
@@ -90,8 +93,8 @@ def record_event(
         from_state=from_state,
         to_state=to_state,
         reason=reason,
-        workflow_name=case.workflow_name,
-        workflow_version=case.workflow_version,
+        workflow_name=workflow.name if workflow else case.workflow_name,
+        workflow_version=workflow.version if workflow else case.workflow_version,
         details=details or {},
     )
     session.add(event)
