@@ -33,7 +33,7 @@ from sip_engine.models import (
 )
 from sip_engine.notify import Notifier
 from sip_engine.notify.links import HealthExamLinks
-from sip_engine.reminders import _at_local, shift
+from sip_engine.reminders import KIND_WORDS, _at_local, keep_wanted, shift
 from sip_engine.workflow.definition import ReminderRule
 from sip_engine.workflow.registry import WorkflowRegistry
 
@@ -41,7 +41,6 @@ from sip_engine.workflow.registry import WorkflowRegistry
 REVIEW_INTERVAL_MONTHS = 6
 # Review reminders are kept this far ahead; every change to the placement extends them.
 REVIEW_HORIZON_DAYS = 2 * 366
-KIND_WORDS = {"reminder": "Påminnelse", "warning": "Varning", "escalation": "Eskalering"}
 
 
 @dataclass(frozen=True)
@@ -187,14 +186,8 @@ def sync_placement_reminders(
                     created_at=now,
                 )
             )
-        elif found.status is ReminderStatus.CANCELLED:
-            found.status, found.due_at, found.processed_at = (
-                ReminderStatus.PENDING,
-                want.due_at,
-                None,
-            )
-        elif found.status is ReminderStatus.PENDING and found.due_at != want.due_at:
-            found.due_at = want.due_at
+        else:
+            keep_wanted(found, want.due_at)
     session.flush()
 
 

@@ -35,6 +35,8 @@ from sip_engine.models import (
 from sip_engine.workflow.definition import ReminderRule, WorkflowDefinition
 from sip_engine.workflow.registry import WorkflowRegistry
 
+# The word that opens a reminder's e-mail subject, by the rule's kind.
+KIND_WORDS = {"reminder": "Påminnelse", "warning": "Varning", "escalation": "Eskalering"}
 # Reminders about a date (follow-up, consent end) go out at this local time.
 DATE_REMINDER_TIME = time(8, 0)
 
@@ -231,6 +233,15 @@ def _expand(
     raise ValueError(f"unknown recipient {recipient}")
 
 
+def keep_wanted(found: Reminder, due_at: datetime) -> None:
+    """A reminder the rules still ask for: a cancelled one comes back, a pending one follows
+    its new time; sent and failed ones are history and stay as they are."""
+    if found.status is ReminderStatus.CANCELLED:
+        found.status, found.due_at, found.processed_at = ReminderStatus.PENDING, due_at, None
+    elif found.status is ReminderStatus.PENDING and found.due_at != due_at:
+        found.due_at = due_at
+
+
 def sync_case_reminders(
     session: Session, case: Case, now: datetime, definition: WorkflowDefinition | None = None
 ) -> None:
@@ -260,14 +271,8 @@ def sync_case_reminders(
                     "created_at": now,
                 }
             )
-        elif found.status is ReminderStatus.CANCELLED:
-            found.status, found.due_at, found.processed_at = (
-                ReminderStatus.PENDING,
-                want.due_at,
-                None,
-            )
-        elif found.status is ReminderStatus.PENDING and found.due_at != want.due_at:
-            found.due_at = want.due_at
+        else:
+            keep_wanted(found, want.due_at)
     session.flush()
     if new:
         # One multi-row INSERT: nothing here needs the new rows as objects or their ids.

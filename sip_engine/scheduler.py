@@ -31,6 +31,7 @@ from sip_engine.models import (
     User,
 )
 from sip_engine.notify import Notifier, when_text, where_text
+from sip_engine.reminders import KIND_WORDS
 from sip_engine.workflow.registry import WorkflowRegistry
 
 if TYPE_CHECKING:
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("sip_engine.scheduler")
 
 LEASE = timedelta(minutes=5)
-KIND_WORDS = {"reminder": "Påminnelse", "warning": "Varning", "escalation": "Eskalering"}
 
 
 @dataclass(frozen=True)
