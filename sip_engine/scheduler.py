@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from sip_engine.claims import claim_due_rows
 from sip_engine.clock import STOCKHOLM, Clock
 from sip_engine.models import (
     Case,
@@ -111,34 +112,17 @@ class ReminderSweeper:
         return report
 
     def _claim(self, now: datetime) -> list[int]:
-        due = (
-            select(Reminder.id)
-            .where(
-                Reminder.status == ReminderStatus.PENDING,
-                Reminder.due_at <= now,
-                or_(Reminder.claimed_until.is_(None), Reminder.claimed_until < now),
-            )
-            .order_by(Reminder.due_at, Reminder.id)
-            .limit(self.batch_size)
-            .with_for_update(skip_locked=True)
-            # Run once. As a plain IN (subquery), PostgreSQL may put it on the inner side of a
-            # nested loop and rerun it for every row; each rerun skips the rows this statement
-            # has already claimed and takes the next ones, so one claim took every due row.
-            .cte("due")
-            .prefix_with("MATERIALIZED", dialect="postgresql")
+        return claim_due_rows(
+            self.sessions,
+            Reminder,
+            (Reminder.status == ReminderStatus.PENDING, Reminder.due_at <= now),
+            (Reminder.due_at, Reminder.id),  # ix_reminder_due's order
+            now=now,
+            batch_size=self.batch_size,
+            worker_id=self.worker_id,
+            lease=LEASE,
+            name="due",
         )
-        with self.sessions.begin() as session:
-            rows = session.execute(
-                update(Reminder)
-                .where(
-                    Reminder.id.in_(select(due.c.id)),
-                    or_(Reminder.claimed_until.is_(None), Reminder.claimed_until < now),
-                )
-                .values(claimed_by=self.worker_id, claimed_until=now + LEASE)
-                .returning(Reminder.id)
-                .execution_options(synchronize_session=False)
-            )
-            return sorted(rows.scalars())
 
     def _sweep_batch(self) -> tuple[int, int, int]:
         """One claimed batch: (reminders processed, e-mails written, reminders failed)."""

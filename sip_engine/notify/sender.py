@@ -19,9 +19,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from sip_engine.claims import claim_due_rows
 from sip_engine.clock import Clock
 from sip_engine.models import OutboxMessage, OutboxStatus
 
@@ -143,37 +144,19 @@ class OutboxSender:
     def claim(self) -> list[int]:
         """Take up to ``batch_size`` due rows nobody holds; one statement, one transaction."""
         now = self.clock.now()
-        due = (
-            select(OutboxMessage.id)
-            .where(
-                OutboxMessage.status == OutboxStatus.PENDING,
-                OutboxMessage.next_attempt_at <= now,
-                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-            )
+        return claim_due_rows(
+            self.sessions,
+            OutboxMessage,
+            (OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now),
             # The order of ix_outbox_message_due, so the due rows are an index range: ordered
             # by id alone, PostgreSQL walked the primary key past every sent row.
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-            .limit(self.batch_size)
-            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite serialises writers
-            # Evaluated once: as a plain IN (subquery) PostgreSQL may rerun it per row of a
-            # nested loop, and each rerun skips what this statement already locked, so one
-            # claim could take every due row instead of one batch.
-            .cte("due_mail")
-            .prefix_with("MATERIALIZED", dialect="postgresql")
+            (OutboxMessage.next_attempt_at, OutboxMessage.id),
+            now=now,
+            batch_size=self.batch_size,
+            worker_id=self.worker_id,
+            lease=LEASE,
+            name="due_mail",
         )
-        with self.sessions.begin() as session:
-            rows = session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id.in_(select(due.c.id)),
-                    # re-checked on the locked row, so two claims never share one
-                    or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-                )
-                .values(claimed_by=self.worker_id, claimed_until=now + LEASE)
-                .returning(OutboxMessage.id)
-                .execution_options(synchronize_session=False)
-            )
-            return sorted(rows.scalars())
 
     def deliver_due(self) -> DeliveryReport:
         report = DeliveryReport()
