@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy import Engine, insert
 
 from benchmarks.bench_transitions import _after_seed, _chunks, _table, fresh_database
+from benchmarks.bench_web import AREAS  # the county's 14 NOSAM areas
 from sip_engine.clock import FixedClock, stockholm
 from sip_engine.config import Settings
 from sip_engine.models import (
@@ -55,22 +56,6 @@ from sip_engine.workflow import WorkflowRegistry
 
 PG_ENV = "SIP_BENCH_POSTGRESQL_URL"
 DEFAULT_PG_URL = "postgresql+psycopg://sip:sip@127.0.0.1:5432/sip_bench_rep"
-AREAS = (
-    ("Angered", "Göteborg"),
-    ("Askim-Frölunda-Högsbo", "Göteborg"),
-    ("Centrum", "Göteborg"),
-    ("Lundby", "Göteborg"),
-    ("Majorna-Linné", "Göteborg"),
-    ("Norra Hisingen", "Göteborg"),
-    ("Västra Göteborg", "Göteborg"),
-    ("Västra Hisingen", "Göteborg"),
-    ("Örgryte-Härlanda", "Göteborg"),
-    ("Östra Göteborg", "Göteborg"),
-    ("Partille", "Partille"),
-    ("Härryda", "Härryda"),
-    ("Mölndal", "Mölndal"),
-    ("Öckerö", "Öckerö"),
-)
 CLOSE_REASONS = ("samordning_behovs_inte", "familjen_avbojer", "flyttat", "fyller_21", "annat")
 RAISED_BY = ("socialtjanst", "skola", "region", "familj", "annan")
 PASSWORD = "bench-lösenord-123"

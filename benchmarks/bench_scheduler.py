@@ -61,6 +61,7 @@ import sqlalchemy
 from sqlalchemy import Engine, Table, event, insert, select, text
 from sqlalchemy.engine import make_url
 
+from benchmarks.bench_transitions import _git_commit
 from sip_engine import migrate
 from sip_engine.clock import FixedClock, SystemClock
 from sip_engine.config import Settings
@@ -756,28 +757,6 @@ class Report:
     statements: dict[str, str] = field(default_factory=dict)
     index_used: bool = False
     table_scans: list[str] = field(default_factory=list)
-
-
-def _git_commit() -> str:
-    root = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=root,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{head}+dirty" if dirty else head
 
 
 def _machine() -> str:

@@ -193,6 +193,58 @@ def _chunks(rows: list[dict[str, Any]], size: int = 2000) -> Iterator[list[dict[
         yield rows[start : start + size]
 
 
+@dataclass
+class DirectoryRows:
+    """Rows for the organisations, professionals and users of a seeded database, numbered
+    from 1 as they are added (the benchmarks insert them in bulk with these ids)."""
+
+    password_hash: str
+    orgs: list[dict[str, Any]] = field(default_factory=list)
+    pros: list[dict[str, Any]] = field(default_factory=list)
+    users: list[dict[str, Any]] = field(default_factory=list)
+
+    def org(self, name: str, party: Party, kind: str, huvudman: str, area_id: int | None) -> int:
+        self.orgs.append(
+            {
+                "id": len(self.orgs) + 1,
+                "name": name,
+                "party": party,
+                "kind": kind,
+                "huvudman": huvudman,
+                "kommun": "Göteborg",
+                "nosam_area_id": area_id,
+            }
+        )
+        return len(self.orgs)
+
+    def pro(self, name: str, org_id: int, title: str) -> int:
+        self.pros.append(
+            {
+                "id": len(self.pros) + 1,
+                "name": name,
+                "organisation_id": org_id,
+                "title": title,
+                "email": f"pro{len(self.pros) + 1}@example.se",
+            }
+        )
+        return len(self.pros)
+
+    def user(self, username: str, role: Role, org_id: int, pro_id: int | None) -> int:
+        self.users.append(
+            {
+                "id": len(self.users) + 1,
+                "username": username,
+                "display_name": username.replace(".", " ").title(),
+                "password_hash": self.password_hash,
+                "role": role,
+                "organisation_id": org_id,
+                "professional_id": pro_id,
+                "is_active": True,
+            }
+        )
+        return len(self.users)
+
+
 def seed_database(engine: Engine, n_cases: int, seed: int) -> Seed:
     """Bulk-insert a realistic world: four NOSAM areas, their units, schools and clinics, and
     ``n_cases`` cases in ``upptack``, each with its own child and two guardians, three
@@ -206,50 +258,9 @@ def seed_database(engine: Engine, n_cases: int, seed: int) -> Seed:
     rng = random.Random(seed)
     today = local_date(NOW)
     areas: list[dict[str, Any]] = []
-    orgs: list[dict[str, Any]] = []
-    pros: list[dict[str, Any]] = []
-    users: list[dict[str, Any]] = []
-
-    def org(name: str, party: Party, kind: str, huvudman: str, area_id: int | None) -> int:
-        orgs.append(
-            {
-                "id": len(orgs) + 1,
-                "name": name,
-                "party": party,
-                "kind": kind,
-                "huvudman": huvudman,
-                "kommun": "Göteborg",
-                "nosam_area_id": area_id,
-            }
-        )
-        return len(orgs)
-
-    def pro(name: str, org_id: int, title: str) -> int:
-        pros.append(
-            {
-                "id": len(pros) + 1,
-                "name": name,
-                "organisation_id": org_id,
-                "title": title,
-                "email": f"pro{len(pros) + 1}@example.se",
-            }
-        )
-        return len(pros)
-
-    def user(username: str, role: Role, org_id: int, pro_id: int | None) -> int:
-        users.append(
-            {
-                "id": len(users) + 1,
-                "username": username,
-                "display_name": username.replace(".", " ").title(),
-                "password_hash": "x",
-                "role": role,
-                "organisation_id": org_id,
-                "professional_id": pro_id,
-                "is_active": True,
-            }
-        )
-        return len(users)
+    directory = DirectoryRows(password_hash="x")
+    org, pro, user = directory.org, directory.pro, directory.user
+    orgs, pros, users = directory.orgs, directory.pros, directory.users
 
     bups = [
         org("BUP Nordost", Party.REGION, "BUP", "Västra Götalandsregionen", None),

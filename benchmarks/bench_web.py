@@ -69,6 +69,7 @@ from benchmarks.bench_transitions import (
     FIRST_NAMES,
     LAST_NAMES,
     SEED_CHUNK,
+    DirectoryRows,
     _after_seed,
     _chunks,
     _git_commit,
@@ -250,50 +251,9 @@ def _insert(conn: Connection, table: Any, data: list[dict[str, Any]]) -> None:
 
 def _places(engine: Engine, password_hash: str) -> tuple[_Places, int]:
     """Insert the areas, organisations, professionals and users; return them and a row count."""
-    orgs: list[dict[str, Any]] = []
-    pros: list[dict[str, Any]] = []
-    users: list[dict[str, Any]] = []
-
-    def org(name: str, party: Party, kind: str, huvudman: str, area_id: int | None) -> int:
-        orgs.append(
-            {
-                "id": len(orgs) + 1,
-                "name": name,
-                "party": party,
-                "kind": kind,
-                "huvudman": huvudman,
-                "kommun": "Göteborg",
-                "nosam_area_id": area_id,
-            }
-        )
-        return len(orgs)
-
-    def pro(name: str, org_id: int, title: str) -> int:
-        pros.append(
-            {
-                "id": len(pros) + 1,
-                "name": name,
-                "organisation_id": org_id,
-                "title": title,
-                "email": f"pro{len(pros) + 1}@example.se",
-            }
-        )
-        return len(pros)
-
-    def user(username: str, role: Role, org_id: int, pro_id: int | None) -> int:
-        users.append(
-            {
-                "id": len(users) + 1,
-                "username": username,
-                "display_name": username.title(),
-                "password_hash": password_hash,
-                "role": role,
-                "organisation_id": org_id,
-                "professional_id": pro_id,
-                "is_active": True,
-            }
-        )
-        return len(users)
+    directory = DirectoryRows(password_hash=password_hash)
+    org, pro, user = directory.org, directory.pro, directory.user
+    orgs, pros, users = directory.orgs, directory.pros, directory.users
 
     areas: list[dict[str, Any]] = [
         {"id": n, "name": a, "kommun": k} for n, (a, k) in enumerate(AREAS, start=1)
