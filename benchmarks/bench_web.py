@@ -75,6 +75,7 @@ from benchmarks.bench_transitions import (
     _git_commit,
     fresh_database,
 )
+from benchmarks.web_bound import BOUND_PATH
 from sip_engine.clock import local_date
 from sip_engine.identity import make_identity_number
 from sip_engine.models import (
@@ -718,7 +719,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _server_command() -> list[str]:
+def _server_command(bound: bool = False) -> list[str]:
+    if bound:  # the real app plus the list's template-free ceiling (benchmarks/web_bound.py)
+        return [sys.executable, "-m", "benchmarks.web_bound"]
     script = Path(sys.executable).with_name("sip-engine")
     if script.exists():
         return [str(script)]
@@ -726,7 +729,9 @@ def _server_command() -> list[str]:
 
 
 @contextmanager
-def running_server(database_url: str, port: int, threads: int, log: Path) -> Iterator[int]:
+def running_server(
+    database_url: str, port: int, threads: int, log: Path, *, bound: bool = False
+) -> Iterator[int]:
     """``sip-engine serve`` in a subprocess until the block ends; yields its process id."""
     env = {
         **os.environ,
@@ -740,8 +745,8 @@ def running_server(database_url: str, port: int, threads: int, log: Path) -> Ite
         "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
     }
     command = [
-        *_server_command(),
-        "serve",
+        *_server_command(bound),
+        *(() if bound else ("serve",)),
         "--host",
         "127.0.0.1",
         "--port",
@@ -856,7 +861,7 @@ class Scenario:
     status: int = 200  # the status of a successful response
 
 
-def scenarios(seed: WebSeed) -> list[Scenario]:
+def scenarios(seed: WebSeed, *, bound: bool = False) -> list[Scenario]:
     state_area = [
         f"/arenden?{urlencode({'state': state, 'area': area, 'sort': 'opened_desc'})}"
         for area in seed.area_ids
@@ -888,6 +893,19 @@ def scenarios(seed: WebSeed) -> list[Scenario]:
             (b'id="by-step"', b'id="attention"', b'id="meetings"'),
         ),
         Scenario("list_filtered", "GET /arenden?state&area&sort", filtered, list_markers),
+        *(
+            # The same filters on the list's template-free ceiling (--bound, web_bound.py).
+            [
+                Scenario(
+                    "list_bound",
+                    "GET /_bench/bound-list?state&area&sort (no template: the ceiling)",
+                    tuple(p.replace("/arenden?", f"{BOUND_PATH}?") for p in filtered),
+                    (b'id="result-count"',),
+                )
+            ]
+            if bound
+            else []
+        ),
         Scenario("list_search", "GET /arenden?q=…", search, list_markers),
         Scenario("list_all", "GET /arenden (all, newest first)", ("/arenden",), list_markers),
     ]
@@ -1170,9 +1188,13 @@ def run(args: argparse.Namespace) -> Report:
         report.seed_rows, report.seed_seconds = seed.rows, seed.seconds
         report.database_bytes = database.stat().st_size
         report.states, report.coordinator_cases = seed.states, seed.mine
-        plan = [s for s in scenarios(seed) if not args.only or s.name in args.only]
+        plan = [
+            s for s in scenarios(seed, bound=args.bound) if not args.only or s.name in args.only
+        ]
         port, log = free_port(), database.with_name("server.log")
-        with running_server(f"sqlite:///{database}", port, args.threads, log) as pid:
+        with running_server(
+            f"sqlite:///{database}", port, args.threads, log, bound=args.bound
+        ) as pid:
             say(f"sip-engine serve (pid {pid}) on 127.0.0.1:{port}, {args.threads} threads")
             clients = [Client(port) for _ in range(args.clients)]
             try:
@@ -1272,6 +1294,12 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         metavar="STATEMENT",
         help="run this SQL on the database after seeding, e.g. to try an index (repeatable)",
+    )
+    parser.add_argument(
+        "--bound",
+        action="store_true",
+        help="serve with benchmarks/web_bound.py and also measure the list's template-free "
+        "ceiling (list_bound)",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
