@@ -1050,16 +1050,18 @@ def _expected_total(db: sqlite3.Connection, seed: WebSeed, path: str) -> int:
         sql += " AND c.nosam_area_id = ?"
         args.append(int(query["area"]))
     if "q" in query:
-        digits = "".join(ch for ch in query["q"] if ch.isdigit())
+        term = query["q"].strip()
+        digits = "".join(ch for ch in term if ch.isdigit())
+        # The case number is always looked for (it has digits enough to look like a
+        # personnummer); names are compared folded with Python's lower(), as the app does.
         if len(digits) >= 6:
-            sql += " AND (ch.identity_number LIKE ? OR ch.identity_number LIKE ?)"
+            sql += " AND (ch.identity_number LIKE ? OR ch.identity_number LIKE ?"
             args += [f"{digits}%", f"__{digits}%"]
         else:
-            sql += (
-                " AND (lower(ch.first_name || ' ' || ch.last_name) LIKE ?"
-                " OR lower(c.reference) LIKE ?)"
-            )
-            args += [f"%{query['q'].lower()}%"] * 2
+            sql += " AND (py_lower(ch.first_name || ' ' || ch.last_name) LIKE ?"
+            args.append(f"%{term.lower()}%")
+        sql += " OR c.reference LIKE ?)"
+        args.append(f"%{term.upper()}%")
     return int(db.execute(sql, args).fetchone()[0])
 
 
@@ -1067,6 +1069,7 @@ def validate(client: Client, seed: WebSeed, database: Path, plan: list[Scenario]
     """Compare what the pages show with the database; raise on any difference."""
     facts: dict[str, Any] = {}
     db = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    db.create_function("py_lower", 1, lambda v: v.lower() if isinstance(v, str) else v)
     try:
         status, page, _ = client.request("GET", "/")
         html = page.decode()

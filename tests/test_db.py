@@ -14,11 +14,11 @@ def test_database_errors_do_not_carry_personal_data(
     with pytest.raises(IntegrityError) as raised, db_engine.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO child (first_name, last_name, identity_number, identity_kind, "
-                "birth_date, protected_identity) VALUES (:f, :l, :n, 'personnummer', "
-                "'2015-03-15', false)"
+                "INSERT INTO child (first_name, last_name, search_name, identity_number, "
+                "identity_kind, birth_date, protected_identity) VALUES (:f, :l, :s, :n, "
+                "'personnummer', '2015-03-15', false)"
             ),
-            {"f": "Hemlig", "l": "Person", "n": world.child.identity_number},
+            {"f": "Hemlig", "l": "Person", "s": "hemlig person", "n": world.child.identity_number},
         )
     message = str(raised.value)
     # The statement's parameters (names, numbers) are hidden. PostgreSQL's own DETAIL can still

@@ -1,13 +1,30 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, String, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, str_enum
 from .enums import IdentityKind, RelativeKind
 from .organisation import Organisation
+
+
+def fold_for_search(text: str) -> str:
+    """Text as the case search compares it: lower case, Å, Ä and Ö included. (SQLite's own
+    lower() and LIKE fold ASCII only, so "öberg" would never find "Öberg".)"""
+    return text.lower()
+
+
+def _search_name(first_name: str, last_name: str) -> str:
+    return fold_for_search(f"{first_name} {last_name}")
+
+
+def _search_name_default(context: Any) -> str:
+    # A context-sensitive default: filled in for ORM and Core inserts alike, bulk ones too.
+    row = context.get_current_parameters()
+    return _search_name(row["first_name"], row["last_name"])
 
 
 class Child(Base):
@@ -22,6 +39,9 @@ class Child(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     first_name: Mapped[str] = mapped_column(String(80))
     last_name: Mapped[str] = mapped_column(String(80))
+    # The full name folded for the case search, stored so that the search is a plain LIKE
+    # the database evaluates itself (a function call per child made it ~10 times slower).
+    search_name: Mapped[str] = mapped_column(String(161), default=_search_name_default, index=True)
     identity_number: Mapped[str | None] = mapped_column(String(12), unique=True)
     identity_kind: Mapped[IdentityKind] = mapped_column(str_enum(IdentityKind))
     birth_date: Mapped[date]
@@ -47,6 +67,11 @@ class Child(Base):
     @property
     def guardians(self) -> list[Relative]:
         return [r for r in self.relatives if r.kind is RelativeKind.VARDNADSHAVARE]
+
+
+@event.listens_for(Child, "before_update")
+def _refold_search_name(_mapper: Any, _connection: Any, child: Child) -> None:
+    child.search_name = _search_name(child.first_name, child.last_name)
 
 
 class Relative(Base):

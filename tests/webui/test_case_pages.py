@@ -92,6 +92,9 @@ def test_list_filters_search_and_pagination(
     assert "2 ärenden" in page
     page = coordinator_client.get("/arenden?q=nobody").get_data(as_text=True)
     assert "0 ärenden" in page
+    # A case number as typed, in any case: only that case.
+    page = coordinator_client.get(f"/arenden?q={first.reference.lower()}").get_data(as_text=True)
+    assert "1 ärende" in page and first.reference in page
     page = coordinator_client.get("/arenden?reason=placering").get_data(as_text=True)
     assert "0 ärenden" in page
     page = coordinator_client.get("/arenden?reason=skolfranvaro&sort=reference").get_data(
