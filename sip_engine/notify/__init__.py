@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, insert, select
@@ -57,6 +58,12 @@ _INVITATIONS = (
 )
 
 
+@lru_cache(maxsize=16)
+def _domain_of(mail_from: str) -> str:
+    """The domain of the sender's address (parsed once: every message needs it twice)."""
+    return parseaddr(mail_from)[1].rpartition("@")[2] or "localhost"
+
+
 @dataclass
 class Notifier:
     links: AnswerLinks
@@ -64,8 +71,7 @@ class Notifier:
 
     @property
     def domain(self) -> str:
-        address = parseaddr(self.mail_from)[1]
-        return address.rpartition("@")[2] or "localhost"
+        return _domain_of(self.mail_from)
 
     # --- what the workflow's actions call ----------------------------------------------
 
