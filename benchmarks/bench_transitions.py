@@ -767,8 +767,10 @@ class Lane:
             _table(OutboxMessage),
             _table(Reminder),
         )
+        # One INSERT for all invitations (as the engine does it), each new id returned with its
+        # participant, so the order the rows come back in does not matter.
         add_invitations = insert(invitation_t).returning(
-            invitation_t.c.id, sort_by_parameter_order=True
+            invitation_t.c.id, invitation_t.c.participant_id
         )
         add_messages, add_reminders = insert(outbox_t), insert(reminder_t)
         # The engine's rows without their ids (the database assigns new ids); each outbox row
@@ -825,7 +827,11 @@ class Lane:
             invitations, messages, reminders = prepared[k - start]
             ids: list[int] = []
             if invitations:
-                ids = list(conn.execute(add_invitations, invitations).scalars())
+                by_participant = {
+                    participant: invitation
+                    for invitation, participant in conn.execute(add_invitations, invitations)
+                }
+                ids = [by_participant[row["participant_id"]] for row in invitations]
             if messages:
                 for n, row in messages:
                     row["invitation_id"] = None if n is None else ids[n]

@@ -77,8 +77,16 @@ class _Facts:
     """What the rules look at, loaded once per sync, and only when a rule of the case's
     current state asks for it (most states need one or two of these, not all)."""
 
-    def __init__(self, session: Session, case: Case, today: date) -> None:
+    def __init__(
+        self, session: Session, case: Case, today: date, known: dict[str, Any] | None = None
+    ) -> None:
         self.session, self.case, self.today = session, case, today
+        # Facts the caller has read already (meeting, invitations, consent): they stand in for
+        # the cached properties of the same names, so they are not read again.
+        for name, value in (known or {}).items():
+            if name not in ("meeting", "invitations", "consent"):
+                raise ValueError(f"unknown reminder fact {name}")
+            self.__dict__[name] = value
 
     @cached_property
     def meeting(self) -> Meeting | None:
@@ -132,7 +140,7 @@ _FIRST_ENDING_CONSENT = (
         Consent.revoked_at.is_(None),
         Consent.valid_until >= bindparam("today", type_=Date),
     )
-    .order_by(Consent.valid_until)
+    .order_by(Consent.valid_until, Consent.id)
     .limit(1)
 )
 # Placement reminders share the case id; their own sync (placement_reminders) reconciles them.
@@ -173,11 +181,15 @@ def _anchor(rule: ReminderRule, case: Case, facts: _Facts) -> tuple[datetime, st
 
 
 def wanted_reminders(
-    session: Session, case: Case, definition: WorkflowDefinition, now: datetime
+    session: Session,
+    case: Case,
+    definition: WorkflowDefinition,
+    now: datetime,
+    known: dict[str, Any] | None = None,
 ) -> list[Wanted]:
     if case.closed_at is not None:
         return []
-    facts = _Facts(session, case, local_date(now))
+    facts = _Facts(session, case, local_date(now), known)
     wanted: list[Wanted] = []
     for rule in definition.reminders:
         if case.state not in rule.states:
@@ -269,14 +281,20 @@ def keep_wanted(found: Reminder, due_at: datetime) -> None:
 
 
 def sync_case_reminders(
-    session: Session, case: Case, now: datetime, definition: WorkflowDefinition | None = None
+    session: Session,
+    case: Case,
+    now: datetime,
+    definition: WorkflowDefinition | None = None,
+    *,
+    known: dict[str, Any] | None = None,
 ) -> None:
     """Reconcile the case's reminders with what the rules ask for now, with Core: the existing
     rows read as plain rows, the changed ones written in one UPDATE (executemany), the new ones
     in one multi-row INSERT. A reminder the session holds as an object gets the new values
-    too (``set_committed_value``), so it does not go stale in the caller's hands."""
+    too (``set_committed_value``), so it does not go stale in the caller's hands. ``known``:
+    facts the caller has read in this transaction already (see ``_Facts``)."""
     definition = definition or _registry().get(case.workflow_name, case.workflow_version)
-    wanted = {w.key: w for w in wanted_reminders(session, case, definition, now)}
+    wanted = {w.key: w for w in wanted_reminders(session, case, definition, now, known)}
     changes: list[dict[str, Any]] = []
     seen: set[str] = set()
     for row in session.execute(_REMINDER_ROWS, {"case_id": case.id}):
@@ -318,7 +336,7 @@ def sync_case_reminders(
                     set_committed_value(loaded, key, change[key])
     if new:
         # One multi-row INSERT: nothing here needs the new rows as objects or their ids.
-        session.execute(insert(Reminder).execution_options(render_nulls=True), new)
+        session.execute(insert(_REMINDER_TABLE), new)
 
 
 def _unchanged(row: Any) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
+from typing import Any
 
 from sqlalchemy import Integer, bindparam, select
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -17,6 +18,7 @@ from sip_engine.models import (
     Case,
     Child,
     Consent,
+    Invitation,
     Meeting,
     Participant,
     PlanVersion,
@@ -70,6 +72,8 @@ class TransitionContext:
     refusals: list[str] = field(default_factory=list)
     # Queues kallelse/updates/cancellations in the outbox; None where no mail is wanted.
     notifier: Notifier | None = None
+    # All the open meeting's invitations, when an action has just read and extended them.
+    meeting_invitations: list[Invitation] | None = None
 
     @property
     def today(self) -> date:
@@ -92,6 +96,24 @@ class TransitionContext:
     def open_meeting(self) -> Meeting | None:
         """The meeting being prepared or held: the newest one not held and not cancelled."""
         return self.session.scalars(_OPEN_MEETING, {"case_id": self.case.id}).first()
+
+    def reminder_facts(self) -> dict[str, Any]:
+        """What the reminder rules would read that this transition has read already (after
+        its actions): the open meeting if it is still open, its invitations if an action
+        read them all, and the consent that ends first if the consents were read. The
+        reminders' sync then does not read them again."""
+        known: dict[str, Any] = {}
+        meeting = self.__dict__.get("open_meeting")
+        if meeting is not None and meeting.is_open:
+            known["meeting"] = meeting
+            if self.meeting_invitations is not None:
+                known["invitations"] = self.meeting_invitations
+        if "consents" in self.__dict__:
+            ending = [
+                c for c in self.consents if c.revoked_at is None and c.valid_until >= self.today
+            ]
+            known["consent"] = min(ending, key=lambda c: (c.valid_until, c.id), default=None)
+        return known
 
     @cached_property
     def draft_plan(self) -> PlanVersion | None:

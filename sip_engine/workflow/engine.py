@@ -17,13 +17,14 @@ from typing import Any
 
 from sqlalchemy import Integer, Table, bindparam, insert, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import flag_modified, instance_state, set_committed_value
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from sip_engine.clock import Clock
 from sip_engine.models import Base, Case, CaseEvent, EventKind, Role
 from sip_engine.notify import Notifier
+from sip_engine.writes import attach_written, pending_columns, write_columns
 
 from .actions import ACTIONS
 from .context import Actor, TransitionContext
@@ -164,13 +165,6 @@ _TOUCH = (
 _ADD_EVENT = insert(_EVENT)
 
 
-def _column_changes(case: Case) -> dict[str, Any]:
-    """The case's column attributes changed in memory and not yet written."""
-    state = instance_state(case)
-    columns = state.mapper.column_attrs
-    return {key: state.dict[key] for key in state.committed_state if key in columns}
-
-
 def _write_case(session: Session, case: Case, new_state: str | None, now: datetime) -> None:
     """The transition's UPDATE of the case, with Core on the session's connection: the new
     state (None: the same) and ``updated_at``, only where the row still has the version the
@@ -189,21 +183,6 @@ def _write_case(session: Session, case: Case, new_state: str | None, now: dateti
         set_committed_value(case, "state_entered_at", now)
     set_committed_value(case, "updated_at", now)
     set_committed_value(case, "version", version + 1)
-
-
-def _write_case_columns(session: Session, case: Case) -> None:
-    """What an action changed on the case itself (``mark_closed``), written in the transaction
-    that has just raised its version and holds the row (so no second version step)."""
-    values = _column_changes(case)
-    values.pop("version", None)
-    if not values:
-        return
-    session.connection().execute(
-        update(_CASE).where(_CASE.c.id == bindparam("b_id", type_=Integer)).values(values),
-        {"b_id": case.id},
-    )
-    for key, value in values.items():
-        set_committed_value(case, key, value)
 
 
 def insert_event(
@@ -238,10 +217,7 @@ def insert_event(
     }
     key = session.connection().execute(_ADD_EVENT, values).inserted_primary_key
     assert key is not None
-    event = CaseEvent(id=key[0], **values)
-    make_transient_to_detached(event)
-    session.add(event)
-    return event
+    return attach_written(session, CaseEvent(id=key[0], **values))
 
 
 CONFLICT_MESSAGE = "Ärendet har ändrats av någon annan samtidigt. Ladda om och försök igen."
@@ -359,7 +335,11 @@ class WorkflowEngine:
             _write_case(session, case, new_state if new_state != state else None, now)
             for name in trigger.actions:
                 ACTIONS[name](ctx)
-            _write_case_columns(session, case)  # what an action changed on the case itself
+            # What an action changed on the case itself (mark_closed), in the transaction that
+            # has just raised its version and holds the row: no second version step.
+            changed = pending_columns(case)
+            changed.pop("version", None)
+            write_columns(session, case, changed)
             if session.new or session.dirty or session.deleted:
                 session.flush()
         event = insert_event(
@@ -379,7 +359,7 @@ class WorkflowEngine:
         # reminders module itself imports the workflow package.)
         from sip_engine.reminders import sync_case_reminders
 
-        sync_case_reminders(session, case, now, definition)
+        sync_case_reminders(session, case, now, definition, known=ctx.reminder_facts())
         return event
 
     def record_refusal(
