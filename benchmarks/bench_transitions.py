@@ -633,10 +633,10 @@ _BOUND_MEETING = (
     .order_by(_table(Meeting).c.id.desc())
     .limit(1)
 )
-_BOUND_CONSENTS = select(_table(Consent)).where(_table(Consent).c.case_id == _B_CASE)
-_BOUND_COVERED = (
-    select(consent_organisation)
-    .join(_table(Consent), _table(Consent).c.id == consent_organisation.c.consent_id)
+# Every consent of the case with the organisations it covers, in one query (an outer join).
+_BOUND_CONSENTS = (
+    select(_table(Consent), consent_organisation.c.organisation_id)
+    .outerjoin(consent_organisation, consent_organisation.c.consent_id == _table(Consent).c.id)
     .where(_table(Consent).c.case_id == _B_CASE)
 )
 _BOUND_RELATIVES = select(_table(Relative)).where(
@@ -890,7 +890,8 @@ class Lane:
         ``forbered``: the participants joined to their organisations (need_spans_two_parties),
         the first consent to end (the consent reminder's due time), the reminders. ``kalla``:
         also the open meeting, all consents with the organisations they cover, the child's
-        relatives (the guardians who must consent) and the meeting's invitations."""
+        relatives (the guardians who must consent) and the meeting's invitations. Each set of
+        rows in one query: the consents come with the organisations they cover."""
         write, sessions, cases = (
             self._floor_writes(step, start, stop),
             self.sessions,
@@ -910,7 +911,6 @@ class Lane:
                     if kalla:
                         meeting = conn.execute(_BOUND_MEETING, by_case).one()
                         conn.execute(_BOUND_CONSENTS, by_case).all()
-                        conn.execute(_BOUND_COVERED, by_case).all()
                         conn.execute(_BOUND_RELATIVES, {"child_id": case.child_id}).all()
                         conn.execute(_BOUND_INVITATIONS, {"meeting_id": meeting.id}).all()
                     else:  # kalla's consents include the one that ends first

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Date, Integer, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -73,6 +73,17 @@ def shift(anchor: datetime, rule: ReminderRule) -> datetime:
     return datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=STOCKHOLM)
 
 
+class EndingConsent(Protocol):
+    """The consent that ends first, as the consent rule reads it (a ``Consent``, or the
+    transition's ``ConsentFact`` handed in as a known fact)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def valid_until(self) -> date: ...
+
+
 class _Facts:
     """What the rules look at, loaded once per sync, and only when a rule of the case's
     current state asks for it (most states need one or two of these, not all)."""
@@ -103,7 +114,7 @@ class _Facts:
         return self.session.scalars(_ADOPTED_PLAN, {"case_id": self.case.id}).first()
 
     @cached_property
-    def consent(self) -> Consent | None:
+    def consent(self) -> EndingConsent | None:
         return self.session.scalars(
             _FIRST_ENDING_CONSENT, {"case_id": self.case.id, "today": self.today}
         ).first()

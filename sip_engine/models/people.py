@@ -10,6 +10,14 @@ from .enums import IdentityKind, RelativeKind
 from .organisation import Organisation
 
 
+def age_on(birth_date: date, day: date) -> int:
+    """Age in whole years on ``day``."""
+    years = day.year - birth_date.year
+    if (day.month, day.day) < (birth_date.month, birth_date.day):
+        years -= 1
+    return years
+
+
 class Child(Base):
     """The child or young person the SIP is about.
 
@@ -39,10 +47,7 @@ class Child(Base):
         return f"{self.first_name} {self.last_name}"
 
     def age_on(self, day: date) -> int:
-        years = day.year - self.birth_date.year
-        if (day.month, day.day) < (self.birth_date.month, self.birth_date.day):
-            years -= 1
-        return years
+        return age_on(self.birth_date, day)
 
     @property
     def guardians(self) -> list[Relative]:
