@@ -24,7 +24,6 @@ from sip_engine.models import (
     Answer,
     Base,
     Case,
-    Consent,
     Invitation,
     Meeting,
     ParticipantKind,
@@ -74,8 +73,8 @@ def shift(anchor: datetime, rule: ReminderRule) -> datetime:
 
 
 class EndingConsent(Protocol):
-    """The consent that ends first, as the consent rule reads it (a ``Consent``, or the
-    transition's ``ConsentFact`` handed in as a known fact)."""
+    """The consent that ends first, as the consent rule reads it (a row of
+    ``_FIRST_ENDING_CONSENT``, or the transition's ``ConsentFact`` handed in as known)."""
 
     @property
     def id(self) -> int: ...
@@ -115,9 +114,10 @@ class _Facts:
 
     @cached_property
     def consent(self) -> EndingConsent | None:
-        return self.session.scalars(
+        row: EndingConsent | None = self.session.execute(
             _FIRST_ENDING_CONSENT, {"case_id": self.case.id, "today": self.today}
         ).first()
+        return row
 
     def managers(self) -> list[User]:
         return list(
@@ -144,14 +144,16 @@ _ADOPTED_PLAN = (
     .order_by(PlanVersion.version_no.desc())
     .limit(1)
 )
+# Its id and end date only, as a plain row: the rule reads nothing else.
+_CONSENT_TABLE: Table = Base.metadata.tables["consent"]
 _FIRST_ENDING_CONSENT = (
-    select(Consent)
+    select(_CONSENT_TABLE.c.id, _CONSENT_TABLE.c.valid_until)
     .where(
-        Consent.case_id == _CASE_ID,
-        Consent.revoked_at.is_(None),
-        Consent.valid_until >= bindparam("today", type_=Date),
+        _CONSENT_TABLE.c.case_id == _CASE_ID,
+        _CONSENT_TABLE.c.revoked_at.is_(None),
+        _CONSENT_TABLE.c.valid_until >= bindparam("today", type_=Date),
     )
-    .order_by(Consent.valid_until, Consent.id)
+    .order_by(_CONSENT_TABLE.c.valid_until, _CONSENT_TABLE.c.id)
     .limit(1)
 )
 # Placement reminders share the case id; their own sync (placement_reminders) reconciles them.
