@@ -46,8 +46,9 @@ def pending_columns(obj: Base) -> dict[str, Any]:
 
 def write_columns(session: Session, obj: Base, values: dict[str, Any]) -> None:
     """``UPDATE <table> SET <values> WHERE id = obj.id`` on the session's connection, then the
-    values set on ``obj`` as written. Only for tables without a version column (the case's
-    versioned UPDATE is the workflow engine's)."""
+    values set on ``obj`` as written. No version is checked or raised: for the case, only in
+    a transaction that has already raised its version and holds its row (the workflow
+    engine's, after its versioned UPDATE)."""
     if not values:
         return
     table = Base.metadata.tables[str(type(obj).__tablename__)]

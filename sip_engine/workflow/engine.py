@@ -185,7 +185,7 @@ def _write_case(session: Session, case: Case, new_state: str | None, now: dateti
     set_committed_value(case, "version", version + 1)
 
 
-def insert_event(
+def _insert_event(
     session: Session,
     case: Case,
     actor: Actor,
@@ -342,7 +342,7 @@ class WorkflowEngine:
             write_columns(session, case, changed)
             if session.new or session.dirty or session.deleted:
                 session.flush()
-        event = insert_event(
+        event = _insert_event(
             session,
             case,
             actor,
