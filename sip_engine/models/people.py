@@ -10,14 +10,6 @@ from .enums import IdentityKind, RelativeKind
 from .organisation import Organisation
 
 
-def age_on(birth_date: date, day: date) -> int:
-    """Age in whole years on ``day``."""
-    years = day.year - birth_date.year
-    if (day.month, day.day) < (birth_date.month, birth_date.day):
-        years -= 1
-    return years
-
-
 class Child(Base):
     """The child or young person the SIP is about.
 
@@ -47,7 +39,10 @@ class Child(Base):
         return f"{self.first_name} {self.last_name}"
 
     def age_on(self, day: date) -> int:
-        return age_on(self.birth_date, day)
+        years = day.year - self.birth_date.year
+        if (day.month, day.day) < (self.birth_date.month, self.birth_date.day):
+            years -= 1
+        return years
 
     @property
     def guardians(self) -> list[Relative]:
