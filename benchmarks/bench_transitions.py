@@ -1,7 +1,7 @@
 """Fired transitions per second: the workflow engine against plain SQL writes (the floor).
 
 With ``--cases`` cases in the database (10,000 by default), each measured fire is one
-transaction, as a web request does it. Four paths, each on its own freshly seeded copy of the
+transaction, as a web request does it. Five paths, each on its own freshly seeded copy of the
 same data, interleaved in blocks so that the machine's load affects them alike:
 
 * ``engine``: a Session, the case loaded, ``WorkflowEngine.fire(...)``, commit; the engine is
@@ -14,6 +14,12 @@ same data, interleaved in blocks so that the machine's load affects them alike:
 * ``replay``: every INSERT/UPDATE/DELETE one engine fire sent (reminders, invitations and
   outbox messages included), recorded beforehand on another copy and sent again as they are
   with ``Connection.exec_driver_sql``: the floor for everything the engine writes;
+* ``bound``:  what any correct engine must at least do: a Session, the case through
+  ``session.get_one`` (as ``engine`` loads it), the rows the trigger's guards and the new
+  state's reminder rules read and the case's existing reminders, read with Core on the
+  session's connection (no guard evaluated, nothing rendered), then the floor's writes (the
+  same prepared rows) and commit. ``engine / bound`` is how far the engine is from any
+  engine that reads what it checks; ``bound / floor`` how far that is from the target;
 * ``orm``:    a reference point, not a floor: the transition's own writes through the ORM
   (the case loaded, attributes set, the same reminders, invitations, outbox messages and event
   added as objects, commit), with no guards, no machine and no rendering.
@@ -24,9 +30,10 @@ kalla; five guards reading participants, consents, the child and guardians and t
 meeting; actions that mark the meeting called and queue the kallelse e-mails).
 
 Afterwards a digest shows that every path wrote the same case, meeting and transition rows,
-and row counts that the replay wrote as many rows as the engine in every table. A separate
-engine pass under ``tracemalloc`` checks that memory does not grow with the number of cases
-handled, and that no model stays attached to the shared ``transitions`` machine.
+and row counts that the floor, replay, bound and ORM reference wrote as many rows as the
+engine in every table. A separate engine pass under ``tracemalloc`` checks that memory does
+not grow with the number of cases handled, and that no model stays attached to the shared
+``transitions`` machine.
 
     python -m benchmarks.bench_transitions --database sqlite
     python -m benchmarks.bench_transitions --database postgresql --json > pg.json
@@ -116,7 +123,7 @@ TRIGGERS = (
     ("kalla", "forbered", "kalla", 2),
 )
 TARGET_RATIO = 0.5
-PATHS = ("floor", "replay", "orm", "engine")
+PATHS = ("floor", "replay", "bound", "orm", "engine")
 # The answer links in a kallelse are signed; any fixed secret will do here.
 LINK_SECRET = "bench-answer-link-secret-0123456789abcdef"
 BASE_URL = "https://sip.example.se"
@@ -599,6 +606,50 @@ def _driver_parameters(parameters: Any) -> Any:
     return parameters
 
 
+# The bound's reads (see Lane.run_bound), built once with bound parameters, as the engine's are.
+_B_CASE = bindparam("case_id", type_=sqlalchemy.Integer)
+_BOUND_PARTICIPANTS = (
+    select(_table(Participant), _table(Organisation).c.party, _table(Organisation).c.name)
+    .join(_table(Organisation), _table(Organisation).c.id == _table(Participant).c.organisation_id)
+    .where(_table(Participant).c.case_id == _B_CASE, _table(Participant).c.removed_at.is_(None))
+)
+_BOUND_FIRST_CONSENT = (
+    select(_table(Consent))
+    .where(
+        _table(Consent).c.case_id == _B_CASE,
+        _table(Consent).c.revoked_at.is_(None),
+        _table(Consent).c.valid_until >= bindparam("today", type_=sqlalchemy.Date),
+    )
+    .order_by(_table(Consent).c.valid_until)
+    .limit(1)
+)
+_BOUND_MEETING = (
+    select(_table(Meeting))
+    .where(
+        _table(Meeting).c.case_id == _B_CASE,
+        _table(Meeting).c.held_at.is_(None),
+        _table(Meeting).c.cancelled_at.is_(None),
+    )
+    .order_by(_table(Meeting).c.id.desc())
+    .limit(1)
+)
+# Every consent of the case with the organisations it covers, in one query (an outer join).
+_BOUND_CONSENTS = (
+    select(_table(Consent), consent_organisation.c.organisation_id)
+    .outerjoin(consent_organisation, consent_organisation.c.consent_id == _table(Consent).c.id)
+    .where(_table(Consent).c.case_id == _B_CASE)
+)
+_BOUND_RELATIVES = select(_table(Relative)).where(
+    _table(Relative).c.child_id == bindparam("child_id", type_=sqlalchemy.Integer)
+)
+_BOUND_INVITATIONS = select(_table(Invitation)).where(
+    _table(Invitation).c.meeting_id == bindparam("meeting_id", type_=sqlalchemy.Integer)
+)
+_BOUND_REMINDERS = select(_table(Reminder)).where(
+    _table(Reminder).c.case_id == _B_CASE, _table(Reminder).c.placement_id.is_(None)
+)
+
+
 class Lane:
     """One path (floor, replay, ORM reference or engine) with its own freshly seeded database."""
 
@@ -614,10 +665,11 @@ class Lane:
         self.path, self.engine, self.seed, self.workflow = path, engine, seed, workflow
         self.recorded = recorded or {}
         self.inserted = inserted or {}
-        self.floor_statements: dict[str, int] = {}
+        self.statements: dict[str, int] = {}  # sent by the floor or the bound, by trigger
         self.sessions = make_session_factory(engine)
         self.run = {
             "floor": self.run_floor,
+            "bound": self.run_bound,
             "replay": self.run_replay,
             "orm": self.run_orm,
             "engine": self.run_engine,
@@ -702,23 +754,27 @@ class Lane:
                 excluded += perf_counter() - t1
         return perf_counter() - started - excluded
 
-    def run_floor(self, step: Step, start: int, stop: int, latencies: array.array[float]) -> float:
-        """The floor: the rows the engine writes, with Core, in as few statements as the tables
-        allow (one multi-row INSERT per table; the invitations' new ids, returned, go into
-        their outbox messages). Nothing is read and nothing checked but the version in the
-        case UPDATE's WHERE clause."""
+    def _floor_writes(self, step: Step, start: int, stop: int) -> Callable[[Any, int, int], None]:
+        """The floor's writes for fires ``start:stop``, as a function of (connection, fire
+        number, case version): every row the engine writes, with Core, in as few statements as
+        the tables allow (one multi-row INSERT per table; the invitations' new ids, returned,
+        go into their outbox messages). The rows are prepared here, before timing; nothing is
+        read and nothing checked but the version in the case UPDATE's WHERE clause. Shared by
+        the floor and the bound."""
         case_t, meeting_t, event_t = _table(Case), _table(Meeting), _table(CaseEvent)
         invitation_t, outbox_t, reminder_t = (
             _table(Invitation),
             _table(OutboxMessage),
             _table(Reminder),
         )
+        # One INSERT for all invitations (as the engine does it), each new id returned with its
+        # participant, so the order the rows come back in does not matter.
         add_invitations = insert(invitation_t).returning(
-            invitation_t.c.id, sort_by_parameter_order=True
+            invitation_t.c.id, invitation_t.c.participant_id
         )
         add_messages, add_reminders = insert(outbox_t), insert(reminder_t)
-        # The engine's rows without their ids, prepared before timing (the database assigns
-        # new ids); each outbox row keeps the index of its invitation.
+        # The engine's rows without their ids (the database assigns new ids); each outbox row
+        # keeps the index of its invitation.
         prepared = []
         for rows in self.inserted.get(step.trigger, [])[start:stop]:
             invitations = rows.get("invitation", [])
@@ -755,62 +811,116 @@ class Lane:
             else None
         )
         add_event = insert(event_t)
-        cases, actors, engine = self.seed.cases, self.seed.actors, self.engine
+        cases, actors = self.seed.cases, self.seed.actors
+
+        def write(conn: Any, k: int, version: int) -> None:
+            seeded = cases[k]
+            actor = actors[seeded.unit_id]
+            updated = conn.execute(
+                set_state,
+                {"b_id": seeded.id, "b_version": version, "b_state": step.to_state, "b_now": NOW},
+            )
+            if updated.rowcount != 1:
+                raise RuntimeError(f"case {seeded.id}: version {version} not found")
+            if mark_called is not None:
+                conn.execute(mark_called, {"b_id": seeded.meeting_id})
+            invitations, messages, reminders = prepared[k - start]
+            ids: list[int] = []
+            if invitations:
+                by_participant = {
+                    participant: invitation
+                    for invitation, participant in conn.execute(add_invitations, invitations)
+                }
+                ids = [by_participant[row["participant_id"]] for row in invitations]
+            if messages:
+                for n, row in messages:
+                    row["invitation_id"] = None if n is None else ids[n]
+                conn.execute(add_messages, [row for _n, row in messages])
+            if reminders:
+                conn.execute(add_reminders, reminders)
+            conn.execute(
+                add_event,
+                {
+                    "case_id": seeded.id,
+                    "at": NOW,
+                    "kind": EventKind.TRANSITION,
+                    "actor_user_id": actor.user_id,
+                    "actor_label": actor.label,
+                    "actor_organisation_id": actor.organisation_id,
+                    "trigger": step.trigger,
+                    "from_state": step.from_state,
+                    "to_state": step.to_state,
+                    "reason": None,
+                    "workflow_name": WORKFLOW[0],
+                    "workflow_version": WORKFLOW[1],
+                    "details": {},
+                },
+            )
+
+        return write
+
+    def _count(self, step: Step, counter: list[int]) -> None:
+        self.statements[step.trigger] = self.statements.get(step.trigger, 0) + counter[0]
+
+    def run_floor(self, step: Step, start: int, stop: int, latencies: array.array[float]) -> float:
+        """The floor: the rows the engine writes, with Core on ``engine.begin()``, in as few
+        statements as the tables allow (see :meth:`_floor_writes`). Nothing is read."""
+        write, engine = self._floor_writes(step, start, stop), self.engine
         # Statements as sent to the driver (on SQLite an INSERT .. RETURNING of several rows
         # goes out row by row); counting them costs well under 1 % of the floor's time.
         with count_statements(engine) as counter:
             started = perf_counter()
             for k in range(start, stop):
-                seeded = cases[k]
-                actor = actors[seeded.unit_id]
                 t0 = perf_counter()
                 with engine.begin() as conn:
-                    updated = conn.execute(
-                        set_state,
-                        {
-                            "b_id": seeded.id,
-                            "b_version": step.version,
-                            "b_state": step.to_state,
-                            "b_now": NOW,
-                        },
-                    )
-                    if updated.rowcount != 1:
-                        raise RuntimeError(f"case {seeded.id}: version {step.version} not found")
-                    if mark_called is not None:
-                        conn.execute(mark_called, {"b_id": seeded.meeting_id})
-                    invitations, messages, reminders = prepared[k - start]
-                    ids: list[int] = []
-                    if invitations:
-                        ids = list(conn.execute(add_invitations, invitations).scalars())
-                    if messages:
-                        for n, row in messages:
-                            row["invitation_id"] = None if n is None else ids[n]
-                        conn.execute(add_messages, [row for _n, row in messages])
-                    if reminders:
-                        conn.execute(add_reminders, reminders)
-                    conn.execute(
-                        add_event,
-                        {
-                            "case_id": seeded.id,
-                            "at": NOW,
-                            "kind": EventKind.TRANSITION,
-                            "actor_user_id": actor.user_id,
-                            "actor_label": actor.label,
-                            "actor_organisation_id": actor.organisation_id,
-                            "trigger": step.trigger,
-                            "from_state": step.from_state,
-                            "to_state": step.to_state,
-                            "reason": None,
-                            "workflow_name": WORKFLOW[0],
-                            "workflow_version": WORKFLOW[1],
-                            "details": {},
-                        },
-                    )
+                    write(conn, k, step.version)
                 latencies[k] = perf_counter() - t0
             seconds = perf_counter() - started
-        self.floor_statements[step.trigger] = (
-            self.floor_statements.get(step.trigger, 0) + counter[0]
+        self._count(step, counter)
+        return seconds
+
+    def run_bound(self, step: Step, start: int, stop: int, latencies: array.array[float]) -> float:
+        """What any correct engine must at least do, with nothing else: a Session, the case
+        through ``session.get_one`` (as the engine path loads it), the rows the trigger's
+        guards and the new state's reminder rules read, and the case's existing reminders,
+        all with Core on the session's connection; then the floor's writes (the same prepared
+        rows, with the version read from the case) and commit. No guard is evaluated, nothing
+        rendered, no object built from the rows.
+
+        ``forbered``: the participants joined to their organisations (need_spans_two_parties),
+        the first consent to end (the consent reminder's due time), the reminders. ``kalla``:
+        also the open meeting, all consents with the organisations they cover, the child's
+        relatives (the guardians who must consent) and the meeting's invitations. Each set of
+        rows in one query: the consents come with the organisations they cover."""
+        write, sessions, cases = (
+            self._floor_writes(step, start, stop),
+            self.sessions,
+            self.seed.cases,
         )
+        kalla = step.trigger == "kalla"
+        today = local_date(NOW)
+        with count_statements(self.engine) as counter:
+            started = perf_counter()
+            for k in range(start, stop):
+                t0 = perf_counter()
+                with sessions() as session:
+                    case = session.get_one(Case, cases[k].id)
+                    conn = session.connection()
+                    by_case = {"case_id": case.id}
+                    conn.execute(_BOUND_PARTICIPANTS, by_case).all()
+                    if kalla:
+                        meeting = conn.execute(_BOUND_MEETING, by_case).one()
+                        conn.execute(_BOUND_CONSENTS, by_case).all()
+                        conn.execute(_BOUND_RELATIVES, {"child_id": case.child_id}).all()
+                        conn.execute(_BOUND_INVITATIONS, {"meeting_id": meeting.id}).all()
+                    else:  # kalla's consents include the one that ends first
+                        conn.execute(_BOUND_FIRST_CONSENT, {**by_case, "today": today}).all()
+                    conn.execute(_BOUND_REMINDERS, by_case).all()
+                    write(conn, k, case.version)
+                    session.commit()
+                latencies[k] = perf_counter() - t0
+            seconds = perf_counter() - started
+        self._count(step, counter)
         return seconds
 
     def run_replay(self, step: Step, start: int, stop: int, latencies: array.array[float]) -> float:
@@ -1006,6 +1116,8 @@ class Report:
     ratios: dict[str, float] = field(default_factory=dict)  # engine / floor
     orm_ratios: dict[str, float] = field(default_factory=dict)  # ORM reference / floor
     replay_ratios: dict[str, float] = field(default_factory=dict)  # engine / replay
+    bound_ratios: dict[str, float] = field(default_factory=dict)  # engine / bound
+    bound_floor_ratios: dict[str, float] = field(default_factory=dict)  # bound / floor
     notifier: bool = True
     identical_writes: bool | None = None
     same_row_counts: bool | None = None
@@ -1016,6 +1128,7 @@ class Report:
     traced_growth_top: dict[str, list[str]] = field(default_factory=dict)
     statements_per_fire: dict[str, float] = field(default_factory=dict)
     floor_statements_per_fire: dict[str, float] = field(default_factory=dict)
+    bound_statements_per_fire: dict[str, float] = field(default_factory=dict)
     machine_models_after: int | None = None
 
 
@@ -1147,18 +1260,21 @@ def run(args: argparse.Namespace) -> Report:
         digests = {lane.path: written_digest(lane.engine) for lane in lanes}
     del recorded, inserted
     report.identical_writes = len(set(digests.values())) == 1
-    report.same_row_counts = (
-        counts["replay"] == counts["engine"] == counts["floor"] == counts["orm"]
-    )
-    floor_lane = next(lane for lane in lanes if lane.path == "floor")
+    report.same_row_counts = all(counts[path] == counts["engine"] for path in PATHS)
+    by_name = {lane.path: lane for lane in lanes}
     report.floor_statements_per_fire = {
-        trigger: n / fires for trigger, n in floor_lane.floor_statements.items()
+        trigger: n / fires for trigger, n in by_name["floor"].statements.items()
+    }
+    report.bound_statements_per_fire = {
+        trigger: n / fires for trigger, n in by_name["bound"].statements.items()
     }
     for step in STEPS:
         by_path = {r.path: r.per_second for r in report.results if r.trigger == step.trigger}
         report.ratios[step.trigger] = by_path["engine"] / by_path["floor"]
         report.orm_ratios[step.trigger] = by_path["orm"] / by_path["floor"]
         report.replay_ratios[step.trigger] = by_path["engine"] / by_path["replay"]
+        report.bound_ratios[step.trigger] = by_path["engine"] / by_path["bound"]
+        report.bound_floor_ratios[step.trigger] = by_path["bound"] / by_path["floor"]
 
     # Memory: the engine alone again, under tracemalloc, on a fresh copy; statements per fire.
     if not args.no_memory:
@@ -1226,9 +1342,18 @@ def render(report: Report) -> str:
             f"{'met' if min(ratio, replay or ratio) >= TARGET_RATIO else 'NOT met'}); "
             f"ORM reference/floor = {report.orm_ratios[trigger]:.2f}"
         )
+        bound = report.bound_ratios.get(trigger)
+        if bound is not None:
+            lines.append(
+                f"{trigger}: engine/bound = {bound:.2f}, bound/floor = "
+                f"{report.bound_floor_ratios[trigger]:.2f} (the bound: the floor's writes plus "
+                f"the reads any correct engine makes; bound/floor < {TARGET_RATIO:.2f} means "
+                f"no engine that reads what it checks can meet the target)"
+            )
     lines.append(
         f"case, meeting and transition rows identical on every path: {report.identical_writes}; "
-        f"floor, replay and ORM reference wrote as many rows as the engine in every table: "
+        f"floor, replay, bound and ORM reference wrote as many rows as the engine in every "
+        f"table: "
         f"{report.same_row_counts}"
     )
     for trigger, by_path in report.rows_per_fire.items():
@@ -1251,9 +1376,11 @@ def render(report: Report) -> str:
                 lines.extend(f"    {line}" for line in report.traced_growth_top.get(trigger, []))
     for trigger, count in report.statements_per_fire.items():
         floor = report.floor_statements_per_fire.get(trigger)
+        bound = report.bound_statements_per_fire.get(trigger)
         lines.append(
             f"SQL statements per fire, {trigger}: engine {count:.1f}, floor "
-            f"{'n/a' if floor is None else f'{floor:.1f}'} (BEGIN and COMMIT not counted)"
+            f"{'n/a' if floor is None else f'{floor:.1f}'}, bound "
+            f"{'n/a' if bound is None else f'{bound:.1f}'} (BEGIN and COMMIT not counted)"
         )
     lines.append(
         f"models attached to the sip v1 machine after the run: {report.machine_models_after}"

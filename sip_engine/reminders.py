@@ -12,17 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Date, Integer, bindparam, insert, select
+from sqlalchemy import Date, Integer, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from sip_engine.calendar_se import add_working_days
 from sip_engine.clock import STOCKHOLM, local_date
 from sip_engine.models import (
     Answer,
+    Base,
     Case,
-    Consent,
     Invitation,
     Meeting,
     ParticipantKind,
@@ -71,12 +72,31 @@ def shift(anchor: datetime, rule: ReminderRule) -> datetime:
     return datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=STOCKHOLM)
 
 
+class EndingConsent(Protocol):
+    """The consent that ends first, as the consent rule reads it (a row of
+    ``_FIRST_ENDING_CONSENT``, or the transition's ``ConsentFact`` handed in as known)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def valid_until(self) -> date: ...
+
+
 class _Facts:
     """What the rules look at, loaded once per sync, and only when a rule of the case's
     current state asks for it (most states need one or two of these, not all)."""
 
-    def __init__(self, session: Session, case: Case, today: date) -> None:
+    def __init__(
+        self, session: Session, case: Case, today: date, known: dict[str, Any] | None = None
+    ) -> None:
         self.session, self.case, self.today = session, case, today
+        # Facts the caller has read already (meeting, invitations, consent): they stand in for
+        # the cached properties of the same names, so they are not read again.
+        for name, value in (known or {}).items():
+            if name not in ("meeting", "invitations", "consent"):
+                raise ValueError(f"unknown reminder fact {name}")
+            self.__dict__[name] = value
 
     @cached_property
     def meeting(self) -> Meeting | None:
@@ -93,10 +113,11 @@ class _Facts:
         return self.session.scalars(_ADOPTED_PLAN, {"case_id": self.case.id}).first()
 
     @cached_property
-    def consent(self) -> Consent | None:
-        return self.session.scalars(
+    def consent(self) -> EndingConsent | None:
+        row: EndingConsent | None = self.session.execute(
             _FIRST_ENDING_CONSENT, {"case_id": self.case.id, "today": self.today}
         ).first()
+        return row
 
     def managers(self) -> list[User]:
         return list(
@@ -123,18 +144,36 @@ _ADOPTED_PLAN = (
     .order_by(PlanVersion.version_no.desc())
     .limit(1)
 )
+# Its id and end date only, as a plain row: the rule reads nothing else.
+_CONSENT_TABLE: Table = Base.metadata.tables["consent"]
 _FIRST_ENDING_CONSENT = (
-    select(Consent)
+    select(_CONSENT_TABLE.c.id, _CONSENT_TABLE.c.valid_until)
     .where(
-        Consent.case_id == _CASE_ID,
-        Consent.revoked_at.is_(None),
-        Consent.valid_until >= bindparam("today", type_=Date),
+        _CONSENT_TABLE.c.case_id == _CASE_ID,
+        _CONSENT_TABLE.c.revoked_at.is_(None),
+        _CONSENT_TABLE.c.valid_until >= bindparam("today", type_=Date),
     )
-    .order_by(Consent.valid_until)
+    .order_by(_CONSENT_TABLE.c.valid_until, _CONSENT_TABLE.c.id)
     .limit(1)
 )
 # Placement reminders share the case id; their own sync (placement_reminders) reconciles them.
-_REMINDERS = select(Reminder).where(Reminder.case_id == _CASE_ID, Reminder.placement_id.is_(None))
+_REMINDER_TABLE: Table = Base.metadata.tables["reminder"]
+_REMINDER_ROWS = select(
+    _REMINDER_TABLE.c.id,
+    _REMINDER_TABLE.c.key,
+    _REMINDER_TABLE.c.status,
+    _REMINDER_TABLE.c.due_at,
+    _REMINDER_TABLE.c.processed_at,
+).where(_REMINDER_TABLE.c.case_id == _CASE_ID, _REMINDER_TABLE.c.placement_id.is_(None))
+_CHANGE_REMINDER = (
+    update(_REMINDER_TABLE)
+    .where(_REMINDER_TABLE.c.id == bindparam("b_id", type_=Integer))
+    .values(
+        status=bindparam("status"),
+        due_at=bindparam("due_at"),
+        processed_at=bindparam("processed_at"),
+    )
+)
 
 
 def _anchor(rule: ReminderRule, case: Case, facts: _Facts) -> tuple[datetime, str] | None:
@@ -155,11 +194,15 @@ def _anchor(rule: ReminderRule, case: Case, facts: _Facts) -> tuple[datetime, st
 
 
 def wanted_reminders(
-    session: Session, case: Case, definition: WorkflowDefinition, now: datetime
+    session: Session,
+    case: Case,
+    definition: WorkflowDefinition,
+    now: datetime,
+    known: dict[str, Any] | None = None,
 ) -> list[Wanted]:
     if case.closed_at is not None:
         return []
-    facts = _Facts(session, case, local_date(now))
+    facts = _Facts(session, case, local_date(now), known)
     wanted: list[Wanted] = []
     for rule in definition.reminders:
         if case.state not in rule.states:
@@ -233,47 +276,81 @@ def _expand(
     raise ValueError(f"unknown recipient {recipient}")
 
 
+def still_wanted(status: ReminderStatus, due_at: datetime, wanted_at: datetime) -> dict[str, Any]:
+    """What changes on a reminder the rules still ask for (due at ``wanted_at``): a cancelled
+    one comes back, a pending one follows its new time; sent and failed ones are history and
+    stay as they are (nothing changes)."""
+    if status is ReminderStatus.CANCELLED:
+        return {"status": ReminderStatus.PENDING, "due_at": wanted_at, "processed_at": None}
+    if status is ReminderStatus.PENDING and due_at != wanted_at:
+        return {"due_at": wanted_at}
+    return {}
+
+
 def keep_wanted(found: Reminder, due_at: datetime) -> None:
-    """A reminder the rules still ask for: a cancelled one comes back, a pending one follows
-    its new time; sent and failed ones are history and stay as they are."""
-    if found.status is ReminderStatus.CANCELLED:
-        found.status, found.due_at, found.processed_at = ReminderStatus.PENDING, due_at, None
-    elif found.status is ReminderStatus.PENDING and found.due_at != due_at:
-        found.due_at = due_at
+    """:func:`still_wanted` applied to a loaded reminder."""
+    for key, value in still_wanted(found.status, found.due_at, due_at).items():
+        setattr(found, key, value)
 
 
 def sync_case_reminders(
-    session: Session, case: Case, now: datetime, definition: WorkflowDefinition | None = None
+    session: Session,
+    case: Case,
+    now: datetime,
+    definition: WorkflowDefinition | None = None,
+    *,
+    known: dict[str, Any] | None = None,
 ) -> None:
+    """Reconcile the case's reminders with what the rules ask for now, with Core: the existing
+    rows read as plain rows, the changed ones written in one UPDATE (executemany), the new ones
+    in one multi-row INSERT. A reminder the session holds as an object gets the new values
+    too (``set_committed_value``), so it does not go stale in the caller's hands. ``known``:
+    facts the caller has read in this transaction already (see ``_Facts``)."""
     definition = definition or _registry().get(case.workflow_name, case.workflow_version)
-    wanted = {w.key: w for w in wanted_reminders(session, case, definition, now)}
-    existing = {r.key: r for r in session.scalars(_REMINDERS, {"case_id": case.id})}
-    for key, row in existing.items():
-        if row.status is ReminderStatus.PENDING and key not in wanted:
-            row.status = ReminderStatus.CANCELLED
-            row.processed_at = now
-    new: list[dict[str, Any]] = []
-    for key, want in wanted.items():
-        found = existing.get(key)
-        if found is None:
-            new.append(
-                {
-                    "key": key,
-                    "case_id": case.id,
-                    "rule_id": want.rule.id,
-                    "kind": want.rule.kind,
-                    "state": case.state,
-                    "recipient": want.recipient,
-                    "participant_id": want.participant_id,
-                    "user_id": want.user_id,
-                    "due_at": want.due_at,
-                    "status": ReminderStatus.PENDING,
-                    "created_at": now,
-                }
+    wanted = {w.key: w for w in wanted_reminders(session, case, definition, now, known)}
+    changes: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for row in session.execute(_REMINDER_ROWS, {"case_id": case.id}):
+        want = wanted.get(row.key)
+        seen.add(row.key)
+        if want is None:
+            change = (
+                {"status": ReminderStatus.CANCELLED, "processed_at": now}
+                if row.status is ReminderStatus.PENDING
+                else {}
             )
         else:
-            keep_wanted(found, want.due_at)
-    session.flush()
+            change = still_wanted(row.status, row.due_at, want.due_at)
+        if change:
+            changes.append({"b_id": row.id, **_unchanged(row), **change})
+    new = [
+        {
+            "key": key,
+            "case_id": case.id,
+            "rule_id": want.rule.id,
+            "kind": want.rule.kind,
+            "state": case.state,
+            "recipient": want.recipient,
+            "participant_id": want.participant_id,
+            "user_id": want.user_id,
+            "due_at": want.due_at,
+            "status": ReminderStatus.PENDING,
+            "created_at": now,
+        }
+        for key, want in wanted.items()
+        if key not in seen
+    ]
+    if changes:
+        session.execute(_CHANGE_REMINDER, changes)
+        for change in changes:
+            loaded = session.identity_map.get(session.identity_key(Reminder, change["b_id"]))
+            if loaded is not None:
+                for key in ("status", "due_at", "processed_at"):
+                    set_committed_value(loaded, key, change[key])
     if new:
         # One multi-row INSERT: nothing here needs the new rows as objects or their ids.
-        session.execute(insert(Reminder).execution_options(render_nulls=True), new)
+        session.execute(insert(_REMINDER_TABLE), new)
+
+
+def _unchanged(row: Any) -> dict[str, Any]:
+    return {"status": row.status, "due_at": row.due_at, "processed_at": row.processed_at}

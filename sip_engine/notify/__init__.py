@@ -11,22 +11,24 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, insert, select
+from sqlalchemy import Integer, Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from sip_engine.clock import STOCKHOLM
 from sip_engine.models import (
+    Base,
     Case,
     Invitation,
     Meeting,
     MeetingFormat,
-    OutboxMessage,
     OutboxStatus,
     Participant,
     ParticipantKind,
 )
+from sip_engine.writes import attach_written
 
 from .ical import build_ics, meeting_uid
 from .links import AnswerLinks
@@ -57,6 +59,26 @@ _INVITATIONS = (
 )
 
 
+_INVITATION: Table = Base.metadata.tables["invitation"]
+_ADD_INVITATIONS = insert(_INVITATION).returning(_INVITATION.c.id, _INVITATION.c.participant_id)
+# A new invitation's columns besides those given (as the database defaults them).
+_UNANSWERED: dict[str, Any] = {
+    "answer": None,
+    "answer_reason": None,
+    "answered_at": None,
+    "answered_sequence": None,
+    "substitute_participant_id": None,
+}
+# Core, not the ORM's bulk INSERT: the rows are complete dicts, one multi-row INSERT.
+_ADD_MESSAGES = insert(Base.metadata.tables["outbox_message"])
+
+
+@lru_cache(maxsize=16)
+def _domain_of(mail_from: str) -> str:
+    """The domain of the sender's address (parsed once: every message needs it twice)."""
+    return parseaddr(mail_from)[1].rpartition("@")[2] or "localhost"
+
+
 @dataclass
 class Notifier:
     links: AnswerLinks
@@ -64,8 +86,7 @@ class Notifier:
 
     @property
     def domain(self) -> str:
-        address = parseaddr(self.mail_from)[1]
-        return address.rpartition("@")[2] or "localhost"
+        return _domain_of(self.mail_from)
 
     # --- what the workflow's actions call ----------------------------------------------
 
@@ -79,9 +100,10 @@ class Notifier:
         meeting: Meeting,
         participants: list[Participant],
         now: datetime,
-    ) -> None:
-        """Invite every current participant who has not been invited to this meeting."""
-        self._ensure_invitations(session, case, meeting, participants, now, update=False)
+    ) -> list[Invitation]:
+        """Invite every current participant who has not been invited to this meeting. Returns
+        all the meeting's invitations afterwards (in id order, as :meth:`invitations`)."""
+        return self._ensure_invitations(session, case, meeting, participants, now, update=False)[1]
 
     def update(
         self,
@@ -90,10 +112,11 @@ class Notifier:
         meeting: Meeting,
         participants: list[Participant],
         now: datetime,
-    ) -> None:
+    ) -> list[Invitation]:
         """After a reschedule: everyone invited gets the new time (same UID, higher SEQUENCE);
-        participants added since get their first invitation."""
-        self._ensure_invitations(session, case, meeting, participants, now, update=True)
+        participants added since get their first invitation. Returns all the meeting's
+        invitations afterwards (in id order)."""
+        return self._ensure_invitations(session, case, meeting, participants, now, update=True)[1]
 
     def cancel(self, session: Session, case: Case, meeting: Meeting, now: datetime) -> None:
         messages = []
@@ -148,7 +171,10 @@ class Notifier:
         substitute: Participant,
         now: datetime,
     ) -> Invitation:
-        return self._ensure_invitations(session, case, meeting, [substitute], now, update=False)[0]
+        invited, _all = self._ensure_invitations(
+            session, case, meeting, [substitute], now, update=False
+        )
+        return invited[0]
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -175,28 +201,38 @@ class Notifier:
         now: datetime,
         *,
         update: bool,
-    ) -> list[Invitation]:
+    ) -> tuple[list[Invitation], list[Invitation]]:
         """Each participant's invitation to the meeting, created and queued where missing
-        (and with ``update``, queued again where it told of an older version). The existing
-        ones are read in one query and the new ones inserted in one flush (their ids go into
-        the answer links)."""
+        (and with ``update``, queued again where it told of an older version); and all the
+        meeting's invitations afterwards, in id order. The existing ones are read in one query
+        and the new ones inserted in one statement (their ids go into the answer links)."""
+        found = self.invitations(session, meeting)
         existing: dict[int, Invitation] = {}
-        for invitation in self.invitations(session, meeting):
+        for invitation in found:
             existing.setdefault(invitation.participant_id, invitation)
-        created = {
-            participant.id: Invitation(
-                meeting_id=meeting.id,
-                participant_id=participant.id,
-                link_nonce=secrets.token_urlsafe(12),
-                created_at=now,
-                sent_sequence=meeting.sequence,
-            )
+        rows = {
+            participant.id: {
+                "meeting_id": meeting.id,
+                "participant_id": participant.id,
+                "link_nonce": secrets.token_urlsafe(12),
+                "created_at": now,
+                "sent_sequence": meeting.sequence,
+            }
             for participant in participants
             if participant.id not in existing
         }
-        if created:
-            session.add_all(created.values())
-            session.flush()
+        created: dict[int, Invitation] = {}
+        if rows:
+            # One INSERT for them all, returning each new id with its participant (so the
+            # order the rows come back in does not matter); their ids go into the answer
+            # links. They join the session as persistent objects, as a flush would leave them.
+            for invitation_id, participant_id in session.execute(
+                _ADD_INVITATIONS, list(rows.values())
+            ):
+                created[participant_id] = attach_written(
+                    session,
+                    Invitation(id=invitation_id, **rows[participant_id], **_UNANSWERED),
+                )
         result, messages = [], []
         for participant in participants:
             invitation = existing.get(participant.id) or created[participant.id]
@@ -208,7 +244,7 @@ class Notifier:
             if message is not None:
                 messages.append(message)
         self._queue(session, messages)
-        return result
+        return result, found + sorted(created.values(), key=lambda i: i.id)
 
     def _tell(
         self,
@@ -222,7 +258,8 @@ class Notifier:
     ) -> dict[str, Any] | None:
         """The kallelse, inbjudan or update for this version of the meeting (None for a
         participant without e-mail)."""
-        invitation.sent_sequence = meeting.sequence
+        if invitation.sent_sequence != meeting.sequence:
+            invitation.sent_sequence = meeting.sequence
         if not participant.email:
             return None
         called = participant.kind is ParticipantKind.KALLAD
@@ -257,7 +294,7 @@ class Notifier:
         """Put the messages in the outbox: one multi-row INSERT, as nothing here needs them
         as objects or their ids."""
         if messages:
-            session.execute(insert(OutboxMessage).execution_options(render_nulls=True), messages)
+            session.execute(_ADD_MESSAGES, messages)
 
     def _cancel_message(
         self,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from email.utils import parseaddr
-from functools import cache
+from functools import cache, lru_cache
 
 from icalendar import Timezone
 
@@ -61,28 +61,34 @@ def _cn(name: str) -> str:
 
 
 def _fold(line: str) -> str:
-    """Fold a content line at 75 octets, never splitting a backslash or caret escape."""
+    """Fold a content line at 75 octets, never splitting a backslash or caret escape.
+
+    Each piece is the longest run of characters that fits in 74 octets (a continuation line
+    adds its leading space), found by cutting the run's UTF-8 at 74 octets and dropping the
+    character cut in half; a piece that would end on a backslash or caret with more to come
+    leaves that character to the next piece.
+    """
     assert "\n" not in line
-    if len(line.encode("utf-8")) < FOLD_OCTETS:
+    if len(line) < FOLD_OCTETS and len(line.encode("utf-8")) < FOLD_OCTETS:
         return line
+    limit = FOLD_OCTETS - 1
     parts: list[str] = []
-    current: list[str] = []
-    octets = 0
-    for char in line:
-        size = len(char.encode("utf-8"))
-        if current and octets + size >= FOLD_OCTETS:
-            if len(current) > 1 and current[-1] in "\\^":
-                carried = current.pop()
-                parts.append("".join(current))
-                current, octets = [carried], len(carried.encode("utf-8"))
-            else:
-                parts.append("".join(current))
-                current, octets = [], 0
-        current.append(char)
-        octets += size
-    if current:
-        parts.append("".join(current))
+    start, end = 0, len(line)
+    while start < end:
+        piece = line[start : start + limit]
+        if not piece.isascii():
+            piece = piece.encode("utf-8")[:limit].decode("utf-8", "ignore")
+        if start + len(piece) < end and len(piece) > 1 and piece[-1] in "\\^":
+            piece = piece[:-1]
+        parts.append(piece)
+        start += len(piece)
     return "\r\n ".join(parts)
+
+
+@lru_cache(maxsize=16)
+def _parse_address(address: str) -> tuple[str, str]:
+    """The organiser's name and address (the same sender on every message: parsed once)."""
+    return parseaddr(address)
 
 
 def _local(moment: datetime) -> str:
@@ -112,7 +118,7 @@ def build_ics(
 ) -> str:
     tzid = STOCKHOLM.key
     attendee_cn = f";CN={_cn(attendee_name)}" if attendee_name else ""
-    organizer_name, organizer_address = parseaddr(organizer)
+    organizer_name, organizer_address = _parse_address(organizer)
     organizer_cn = f";CN={_cn(organizer_name)}" if organizer_name else ""
     event = [
         f"SUMMARY:{_text(summary)}",

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sip_engine.writes import write_columns
+
 from .context import TransitionContext
 
 Action = Callable[[TransitionContext], None]
@@ -32,7 +34,7 @@ def mark_closed(ctx: TransitionContext) -> None:
 def mark_meeting_called(ctx: TransitionContext) -> None:
     meeting = ctx.open_meeting
     if meeting is not None:
-        meeting.called_at = ctx.now
+        write_columns(ctx.session, meeting, {"called_at": ctx.now})
 
 
 @action
@@ -65,14 +67,18 @@ def adopt_plan(ctx: TransitionContext) -> None:
 def queue_kallelse(ctx: TransitionContext) -> None:
     meeting = ctx.open_meeting
     if ctx.notifier is not None and meeting is not None:
-        ctx.notifier.kallelse(ctx.session, ctx.case, meeting, ctx.participants, ctx.now)
+        ctx.meeting_invitations = ctx.notifier.kallelse(
+            ctx.session, ctx.case, meeting, ctx.participants, ctx.now
+        )
 
 
 @action
 def queue_meeting_update(ctx: TransitionContext) -> None:
     meeting = ctx.open_meeting
     if ctx.notifier is not None and meeting is not None:
-        ctx.notifier.update(ctx.session, ctx.case, meeting, ctx.participants, ctx.now)
+        ctx.meeting_invitations = ctx.notifier.update(
+            ctx.session, ctx.case, meeting, ctx.participants, ctx.now
+        )
 
 
 @action

@@ -8,20 +8,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
+from typing import Any
 
 from sqlalchemy import Integer, bindparam, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from sip_engine.clock import local_date
 from sip_engine.models import (
+    Base,
     Case,
-    Child,
-    Consent,
+    Invitation,
     Meeting,
     Participant,
     PlanVersion,
+    RelativeKind,
     Role,
     User,
+    consent_organisation,
 )
 from sip_engine.notify import Notifier
 
@@ -58,6 +61,45 @@ class Actor:
 
 
 @dataclass
+class ConsentFact:
+    """A consent as the guards read it: its validity, who gave it, what it covers."""
+
+    id: int
+    valid_from: date
+    valid_until: date
+    revoked_at: datetime | None
+    given_by_relative_ids: tuple[int, ...]
+    given_by_young_person: bool
+    organisation_ids: set[int] = field(default_factory=set)
+
+    def is_valid_on(self, day: date) -> bool:
+        """As :meth:`Consent.is_valid_on`."""
+        return self.revoked_at is None and self.valid_from <= day <= self.valid_until
+
+    def covers(self, organisation_id: int) -> bool:
+        return organisation_id in self.organisation_ids
+
+
+@dataclass(frozen=True)
+class GuardianFact:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class ChildFact:
+    """The case's child as the consent guards read it."""
+
+    birth_date: date
+    guardians: tuple[GuardianFact, ...]
+
+    def age_on(self, day: date) -> int:
+        """Age in whole years on ``day``, as :meth:`Child.age_on`."""
+        birthday_passed = (day.month, day.day) >= (self.birth_date.month, self.birth_date.day)
+        return day.year - self.birth_date.year - (0 if birthday_passed else 1)
+
+
+@dataclass
 class TransitionContext:
     session: Session
     case: Case
@@ -70,6 +112,8 @@ class TransitionContext:
     refusals: list[str] = field(default_factory=list)
     # Queues kallelse/updates/cancellations in the outbox; None where no mail is wanted.
     notifier: Notifier | None = None
+    # All the open meeting's invitations, when an action has just read and extended them.
+    meeting_invitations: list[Invitation] | None = None
 
     @property
     def today(self) -> date:
@@ -80,18 +124,60 @@ class TransitionContext:
         return list(self.session.scalars(_PARTICIPANTS, {"case_id": self.case.id}))
 
     @cached_property
-    def consents(self) -> list[Consent]:
-        return list(self.session.scalars(_CONSENTS, {"case_id": self.case.id}))
+    def consents(self) -> list[ConsentFact]:
+        """The case's consents with the organisations each covers, as plain facts (one
+        query; the guards only read them)."""
+        consents: dict[int, ConsentFact] = {}
+        for row in self.session.execute(_CONSENTS, {"case_id": self.case.id}):
+            fact = consents.get(row.id)
+            if fact is None:
+                fact = consents[row.id] = ConsentFact(
+                    id=row.id,
+                    valid_from=row.valid_from,
+                    valid_until=row.valid_until,
+                    revoked_at=row.revoked_at,
+                    given_by_relative_ids=tuple(row.given_by_relative_ids or ()),
+                    given_by_young_person=row.given_by_young_person,
+                )
+            if row.organisation_id is not None:
+                fact.organisation_ids.add(row.organisation_id)
+        return list(consents.values())
 
     @cached_property
-    def child(self) -> Child:
-        """The case's child with its relatives (the guardians who must consent)."""
-        return self.session.scalars(_CHILD, {"child_id": self.case.child_id}).unique().one()
+    def child(self) -> ChildFact:
+        """The case's child's birth date and guardians (who must consent), as plain facts."""
+        rows = self.session.execute(_CHILD, {"child_id": self.case.child_id}).all()
+        return ChildFact(
+            birth_date=rows[0].birth_date,
+            guardians=tuple(
+                GuardianFact(row.relative_id, row.name)
+                for row in rows
+                if row.kind is RelativeKind.VARDNADSHAVARE
+            ),
+        )
 
     @cached_property
     def open_meeting(self) -> Meeting | None:
         """The meeting being prepared or held: the newest one not held and not cancelled."""
         return self.session.scalars(_OPEN_MEETING, {"case_id": self.case.id}).first()
+
+    def reminder_facts(self) -> dict[str, Any]:
+        """What the reminder rules would read that this transition has read already (after
+        its actions): the open meeting if it is still open, its invitations if an action
+        read them all, and the consent that ends first if the consents were read. The
+        reminders' sync then does not read them again."""
+        known: dict[str, Any] = {}
+        meeting = self.__dict__.get("open_meeting")
+        if meeting is not None and meeting.is_open:
+            known["meeting"] = meeting
+            if self.meeting_invitations is not None:
+                known["invitations"] = self.meeting_invitations
+        if "consents" in self.__dict__:
+            ending = [
+                c for c in self.consents if c.revoked_at is None and c.valid_until >= self.today
+            ]
+            known["consent"] = min(ending, key=lambda c: (c.valid_until, c.id), default=None)
+        return known
 
     @cached_property
     def draft_plan(self) -> PlanVersion | None:
@@ -107,17 +193,35 @@ _PARTICIPANTS = (
     .options(joinedload(Participant.organisation))
     .order_by(Participant.id)
 )
+_CONSENT = Base.metadata.tables["consent"]
+# One row per consent and organisation covered (an outer join: a consent covering none still
+# counts), as plain rows.
 _CONSENTS = (
-    select(Consent)
-    .where(Consent.case_id == _CASE_ID)
-    # Not joinedload: the nested outer join makes SQLite scan consent_organisation.
-    .options(selectinload(Consent.organisations))
-    .order_by(Consent.id)
+    select(
+        _CONSENT.c.id,
+        _CONSENT.c.valid_from,
+        _CONSENT.c.valid_until,
+        _CONSENT.c.revoked_at,
+        _CONSENT.c.given_by_relative_ids,
+        _CONSENT.c.given_by_young_person,
+        consent_organisation.c.organisation_id,
+    )
+    .outerjoin(consent_organisation, consent_organisation.c.consent_id == _CONSENT.c.id)
+    .where(_CONSENT.c.case_id == _CASE_ID)
+    .order_by(_CONSENT.c.id)
 )
+_CHILD_TABLE = Base.metadata.tables["child"]
+_RELATIVE = Base.metadata.tables["relative"]
 _CHILD = (
-    select(Child)
-    .where(Child.id == bindparam("child_id", type_=Integer))
-    .options(joinedload(Child.relatives))
+    select(
+        _CHILD_TABLE.c.birth_date,
+        _RELATIVE.c.id.label("relative_id"),
+        _RELATIVE.c.name,
+        _RELATIVE.c.kind,
+    )
+    .outerjoin(_RELATIVE, _RELATIVE.c.child_id == _CHILD_TABLE.c.id)
+    .where(_CHILD_TABLE.c.id == bindparam("child_id", type_=Integer))
+    .order_by(_RELATIVE.c.id)
 )
 # Attendance is left to load on first use: only one guard (after the meeting) reads it.
 _OPEN_MEETING = Meeting.open_for(_CASE_ID)

@@ -15,14 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Integer, Table, bindparam, insert, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from sip_engine.clock import Clock
-from sip_engine.models import Case, CaseEvent, EventKind, Role
+from sip_engine.models import Base, Case, CaseEvent, EventKind, Role
 from sip_engine.notify import Notifier
+from sip_engine.writes import attach_written, pending_columns, write_columns
 
 from .actions import ACTIONS
 from .context import Actor, TransitionContext
@@ -135,6 +137,89 @@ def flush_case_change(session: Session, case: Case) -> None:
         session.flush()
 
 
+# The transition's writes, built once with bound parameters (Core on the session's
+# connection: the unit of work cost more than the statements themselves).
+_CASE: Table = Base.metadata.tables["sip_case"]
+_EVENT: Table = Base.metadata.tables["case_event"]
+_BY_ID_AND_VERSION = (
+    _CASE.c.id == bindparam("b_id", type_=Integer),
+    _CASE.c.version == bindparam("b_version", type_=Integer),
+)
+# The case moves on: new state, time in the step, updated, version raised where it matched.
+_SET_STATE = (
+    update(_CASE)
+    .where(*_BY_ID_AND_VERSION)
+    .values(
+        state=bindparam("b_state"),
+        state_entered_at=bindparam("b_now"),
+        updated_at=bindparam("b_now"),
+        version=_CASE.c.version + 1,
+    )
+)
+# A reflexive trigger (boka_om) keeps the state and the time in it.
+_TOUCH = (
+    update(_CASE)
+    .where(*_BY_ID_AND_VERSION)
+    .values(updated_at=bindparam("b_now"), version=_CASE.c.version + 1)
+)
+_ADD_EVENT = insert(_EVENT)
+
+
+def _write_case(session: Session, case: Case, new_state: str | None, now: datetime) -> None:
+    """The transition's UPDATE of the case, with Core on the session's connection: the new
+    state (None: the same) and ``updated_at``, only where the row still has the version the
+    case was loaded with, which it raises by one as the ORM's versioned UPDATE does. No row
+    matched is a concurrent change: :class:`CaseConflict`. The object is then marked written
+    (``set_committed_value``), so the unit of work does not send the change again."""
+    version = case.version
+    params: dict[str, Any] = {"b_id": case.id, "b_version": version, "b_now": now}
+    if new_state is not None:
+        params["b_state"] = new_state
+    result = session.connection().execute(_TOUCH if new_state is None else _SET_STATE, params)
+    if result.rowcount != 1:
+        raise CaseConflict(CONFLICT_MESSAGE, case_id=case.id)
+    if new_state is not None:
+        set_committed_value(case, "state", new_state)
+        set_committed_value(case, "state_entered_at", now)
+    set_committed_value(case, "updated_at", now)
+    set_committed_value(case, "version", version + 1)
+
+
+def _insert_event(
+    session: Session,
+    case: Case,
+    actor: Actor,
+    kind: EventKind,
+    at: datetime,
+    *,
+    trigger: str | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> CaseEvent:
+    """:func:`record_event` with Core: the row inserted at once on the session's connection,
+    and returned as a persistent ``CaseEvent`` in the session (with its id, never flushed)."""
+    values: dict[str, Any] = {
+        "case_id": case.id,
+        "at": at,
+        "kind": kind,
+        "actor_user_id": actor.user_id,
+        "actor_label": actor.label,
+        "actor_organisation_id": actor.organisation_id,
+        "trigger": trigger,
+        "from_state": from_state,
+        "to_state": to_state,
+        "reason": reason,
+        "workflow_name": case.workflow_name,
+        "workflow_version": case.workflow_version,
+        "details": details or {},
+    }
+    key = session.connection().execute(_ADD_EVENT, values).inserted_primary_key
+    assert key is not None
+    return attach_written(session, CaseEvent(id=key[0], **values))
+
+
 CONFLICT_MESSAGE = "Ärendet har ändrats av någon annan samtidigt. Ladda om och försök igen."
 
 
@@ -240,35 +325,41 @@ class WorkflowEngine:
                 **where,
             )
 
-        if new_state != state:  # a reflexive trigger (boka_om) keeps the time in the step
-            case.state = new_state
-            case.state_entered_at = now
-        touch_case(case, now)
-        # The state change, the actions' rows and the event go out in one flush (or earlier,
-        # when an action's query autoflushes); a concurrent change surfaces as CaseConflict
-        # either way. From then on this transaction holds the case row.
+        # The state change goes out first, as one UPDATE guarded by the version the case was
+        # loaded with (a concurrent change matches no row: CaseConflict); from then on this
+        # transaction holds the case row. Then the actions' rows and the event.
         with case_conflicts(case):
+            if session.new or session.dirty or session.deleted:
+                session.flush()  # what the caller changed before firing goes out first
+            # A reflexive trigger (boka_om) keeps the time in the step.
+            _write_case(session, case, new_state if new_state != state else None, now)
             for name in trigger.actions:
                 ACTIONS[name](ctx)
-            event = record_event(
-                session,
-                case,
-                actor,
-                EventKind.TRANSITION,
-                now,
-                trigger=trigger.id,
-                from_state=state,
-                to_state=new_state,
-                reason=reason,
-                details={"reason_code": reason_code} if reason_code else None,
-            )
-            session.flush()
+            # What an action changed on the case itself (mark_closed), in the transaction that
+            # has just raised its version and holds the row: no second version step.
+            changed = pending_columns(case)
+            changed.pop("version", None)
+            write_columns(session, case, changed)
+            if session.new or session.dirty or session.deleted:
+                session.flush()
+        event = _insert_event(
+            session,
+            case,
+            actor,
+            EventKind.TRANSITION,
+            now,
+            trigger=trigger.id,
+            from_state=state,
+            to_state=new_state,
+            reason=reason,
+            details={"reason_code": reason_code} if reason_code else None,
+        )
         # Reminders follow the case: what the new state's rules ask for is created, the rest
         # cancelled, in the same transaction as the transition. (Imported here because the
         # reminders module itself imports the workflow package.)
         from sip_engine.reminders import sync_case_reminders
 
-        sync_case_reminders(session, case, now, definition)
+        sync_case_reminders(session, case, now, definition, known=ctx.reminder_facts())
         return event
 
     def record_refusal(

@@ -14,7 +14,6 @@ from sip_engine.clock import STOCKHOLM
 from sip_engine.models import (
     HUVUDMAN_PARTIES,
     PARTY_LABELS,
-    Consent,
     FunctionRole,
     Organisation,
     Participant,
@@ -23,7 +22,7 @@ from sip_engine.models import (
     Role,
 )
 
-from .context import TransitionContext
+from .context import ConsentFact, TransitionContext
 
 Guard = Callable[[TransitionContext], list[str]]
 
@@ -161,7 +160,7 @@ def _consent_reasons(ctx: TransitionContext, day: date) -> list[str]:
     return reasons
 
 
-def _givers_missing(ctx: TransitionContext, valid: list[Consent], day: date) -> list[str]:
+def _givers_missing(ctx: TransitionContext, valid: list[ConsentFact], day: date) -> list[str]:
     child = ctx.child
     if child.age_on(day) >= AGE_OF_OWN_CONSENT:
         if any(c.given_by_young_person for c in valid):
