@@ -11,6 +11,14 @@ from .enums import IdentityKind, RelativeKind
 from .organisation import Organisation
 
 
+def age_on(birth_date: date, day: date) -> int:
+    """Age in whole years on ``day`` (one born on 29 February has the birthday on 1 March)."""
+    years = day.year - birth_date.year
+    if (day.month, day.day) < (birth_date.month, birth_date.day):
+        years -= 1
+    return years
+
+
 def fold_for_search(text: str) -> str:
     """Text as the case search compares it: lower case, Å, Ä and Ö included. (SQLite's own
     lower() and LIKE fold ASCII only, so "öberg" would never find "Öberg".)"""
@@ -59,10 +67,7 @@ class Child(Base):
         return f"{self.first_name} {self.last_name}"
 
     def age_on(self, day: date) -> int:
-        years = day.year - self.birth_date.year
-        if (day.month, day.day) < (self.birth_date.month, self.birth_date.day):
-            years -= 1
-        return years
+        return age_on(self.birth_date, day)
 
     @property
     def guardians(self) -> list[Relative]:

@@ -26,6 +26,7 @@ from sip_engine.models import (
     User,
     consent_organisation,
 )
+from sip_engine.models.people import age_on
 from sip_engine.notify import Notifier
 
 from .definition import TriggerDef, WorkflowDefinition
@@ -94,9 +95,7 @@ class ChildFact:
     guardians: tuple[GuardianFact, ...]
 
     def age_on(self, day: date) -> int:
-        """Age in whole years on ``day``, as :meth:`Child.age_on`."""
-        birthday_passed = (day.month, day.day) >= (self.birth_date.month, self.birth_date.day)
-        return day.year - self.birth_date.year - (0 if birthday_passed else 1)
+        return age_on(self.birth_date, day)
 
 
 @dataclass
