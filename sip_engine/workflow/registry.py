@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from transitions import EventData, Machine
@@ -44,24 +44,33 @@ class _Subject:
 @dataclass
 class CompiledWorkflow:
     definition: WorkflowDefinition
-    machine: Machine
-    lock: threading.Lock
+    _per_thread: threading.local = field(default_factory=threading.local, repr=False)
+
+    @property
+    def machine(self) -> Machine:
+        """This thread's machine for the definition, built on first use. A machine cannot be
+        shared between threads while a model is on it (add_model/remove_model mutate it); one
+        per thread, rather than one behind a lock, lets concurrent fires evaluate their guards
+        (database reads) side by side. Still none per case."""
+        machine: Machine | None = getattr(self._per_thread, "machine", None)
+        if machine is None:
+            machine = self._per_thread.machine = _build_machine(self.definition)
+        return machine
 
     def run(self, state: str, ctx: TransitionContext) -> str | None:
         """Fire ``ctx.trigger`` from ``state``; the new state, or None if a guard refused."""
         assert ctx.trigger is not None
         subject = _Subject()
-        # One machine serves every case of this version; add_model/remove_model mutate it.
-        with self.lock:
-            self.machine.add_model(subject, initial=state)
-            try:
-                moved = bool(getattr(subject, "trigger")(ctx.trigger.id, ctx=ctx))  # noqa: B009
-                return subject.state if moved else None
-            finally:
-                self.machine.remove_model(subject)
+        machine = self.machine
+        machine.add_model(subject, initial=state)
+        try:
+            moved = bool(getattr(subject, "trigger")(ctx.trigger.id, ctx=ctx))  # noqa: B009
+            return subject.state if moved else None
+        finally:
+            machine.remove_model(subject)
 
 
-def compile_workflow(definition: WorkflowDefinition) -> CompiledWorkflow:
+def _build_machine(definition: WorkflowDefinition) -> Machine:
     machine = Machine(
         model=None,
         states=list(definition.states),
@@ -74,7 +83,13 @@ def compile_workflow(definition: WorkflowDefinition) -> CompiledWorkflow:
         machine.add_transition(
             trigger.id, list(trigger.sources), trigger.dest, conditions=[_guards_pass]
         )
-    return CompiledWorkflow(definition=definition, machine=machine, lock=threading.Lock())
+    return machine
+
+
+def compile_workflow(definition: WorkflowDefinition) -> CompiledWorkflow:
+    compiled = CompiledWorkflow(definition)
+    _ = compiled.machine  # built now, so a definition the library refuses fails at load
+    return compiled
 
 
 class WorkflowRegistry:
