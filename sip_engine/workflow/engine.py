@@ -85,22 +85,52 @@ def record_event(
     """One entry in the case's history. ``workflow``: the definition the change ran on when it
     is not the case's own (a placement or a health examination on the case)."""
     event = CaseEvent(
-        case_id=case.id,
-        at=at,
-        kind=kind,
-        actor_user_id=actor.user_id,
-        actor_label=actor.label,
-        actor_organisation_id=actor.organisation_id,
-        trigger=trigger,
-        from_state=from_state,
-        to_state=to_state,
-        reason=reason,
-        workflow_name=workflow.name if workflow else case.workflow_name,
-        workflow_version=workflow.version if workflow else case.workflow_version,
-        details=details or {},
+        **_event_values(
+            case,
+            actor,
+            kind,
+            at,
+            trigger=trigger,
+            from_state=from_state,
+            to_state=to_state,
+            reason=reason,
+            details=details,
+            workflow=workflow,
+        )
     )
     session.add(event)
     return event
+
+
+def _event_values(
+    case: Case,
+    actor: Actor,
+    kind: EventKind,
+    at: Any,
+    *,
+    trigger: str | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+    workflow: WorkflowDefinition | None = None,
+) -> dict[str, Any]:
+    """A history row's columns (see record_event)."""
+    return {
+        "case_id": case.id,
+        "at": at,
+        "kind": kind,
+        "actor_user_id": actor.user_id,
+        "actor_label": actor.label,
+        "actor_organisation_id": actor.organisation_id,
+        "trigger": trigger,
+        "from_state": from_state,
+        "to_state": to_state,
+        "reason": reason,
+        "workflow_name": workflow.name if workflow else case.workflow_name,
+        "workflow_version": workflow.version if workflow else case.workflow_version,
+        "details": details or {},
+    }
 
 
 def touch_case(case: Case, now: datetime) -> None:
@@ -191,30 +221,11 @@ def _insert_event(
     actor: Actor,
     kind: EventKind,
     at: datetime,
-    *,
-    trigger: str | None = None,
-    from_state: str | None = None,
-    to_state: str | None = None,
-    reason: str | None = None,
-    details: dict[str, Any] | None = None,
+    **columns: Any,
 ) -> CaseEvent:
     """:func:`record_event` with Core: the row inserted at once on the session's connection,
     and returned as a persistent ``CaseEvent`` in the session (with its id, never flushed)."""
-    values: dict[str, Any] = {
-        "case_id": case.id,
-        "at": at,
-        "kind": kind,
-        "actor_user_id": actor.user_id,
-        "actor_label": actor.label,
-        "actor_organisation_id": actor.organisation_id,
-        "trigger": trigger,
-        "from_state": from_state,
-        "to_state": to_state,
-        "reason": reason,
-        "workflow_name": case.workflow_name,
-        "workflow_version": case.workflow_version,
-        "details": details or {},
-    }
+    values = _event_values(case, actor, kind, at, **columns)
     key = session.connection().execute(_ADD_EVENT, values).inserted_primary_key
     assert key is not None
     return attach_written(session, CaseEvent(id=key[0], **values))
