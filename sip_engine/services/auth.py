@@ -38,7 +38,9 @@ def _recent_failures(
     return list(
         session.scalars(
             select(LoginAttempt.at)
-            .where(column == value, LoginAttempt.at >= since, LoginAttempt.succeeded.is_(False))
+            # Strictly after: a failure counts for THROTTLE_WINDOW and not a moment longer,
+            # so the lock lifts exactly when LoginThrottled.retry_after says.
+            .where(column == value, LoginAttempt.at > since, LoginAttempt.succeeded.is_(False))
             .order_by(LoginAttempt.at)
         )
     )
