@@ -77,9 +77,8 @@ def local_mail() -> ResponseReturnValue:
     counts: dict[OutboxStatus, int] | None = None
     if me.role is Role.ADMIN:
         counts = {status: 0 for status in OutboxStatus}
-        counts.update(
-            db().execute(
-                select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-            ).tuples()
-        )
+        for status, count in db().execute(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        ):
+            counts[status] = count
     return render_template("mail/local.html", messages=list(messages), counts=counts)

@@ -91,4 +91,3 @@ def end_sessions(session: Session, user_id: int) -> None:
         .execution_options(synchronize_session="fetch")
     )
     session.flush()
-
