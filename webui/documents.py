@@ -14,6 +14,7 @@ from sip_engine.services.access import consent_allows_details
 from sip_engine.workflow import WorkflowDefinitionError
 from sip_engine.workflow.diagram import mermaid
 
+from . import content_security_policy
 from .context import actor, case_or_404, db, now, runtime
 
 bp = Blueprint("documents", __name__)
@@ -60,8 +61,5 @@ def workflow(name: str) -> ResponseReturnValue:
         )
     )
     # Mermaid writes <style> into the SVG it draws; allow inline styles on this page only.
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-        "script-src 'self'; frame-ancestors 'none'; form-action 'self'"
-    )
+    response.headers["Content-Security-Policy"] = content_security_policy(inline_styles=True)
     return response
