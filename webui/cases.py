@@ -16,6 +16,7 @@ from flask_login import login_required
 from sqlalchemy import bindparam, select
 
 from sip_engine.clock import local_date
+from sip_engine.consent_rules import CasePart
 from sip_engine.models import (
     Case,
     CaseEvent,
@@ -40,9 +41,9 @@ from sip_engine.services import consent as consent_service
 from sip_engine.services import meetings as meeting_service
 from sip_engine.services import participants as participant_service
 from sip_engine.services import plans as plan_service
-from sip_engine.services.access import cases_with_details_allowed, consent_allows_details
+from sip_engine.services.access import parts_by_case, visible_parts
 from sip_engine.services.common import CaseClosed, ValidationError
-from sip_engine.services.queries import CaseFilter, CaseRow, search_cases
+from sip_engine.services.queries import CaseFilter, search_cases
 from sip_engine.workflow import CaseConflict, NotPermitted, WorkflowError
 
 from .context import (
@@ -150,13 +151,9 @@ def list_cases() -> ResponseReturnValue:
         areas=areas,
         reasons=case_service.SIP_REASONS,
         query=query,
-        details_allowed=_details_allowed(page.items),
+        sees=parts_by_case(db(), [c.id for c in page.items], me, local_date(now())),
         case_href=case_href_prefix(),
     )
-
-
-def _details_allowed(cases: list[CaseRow]) -> set[int]:
-    return cases_with_details_allowed(db(), [c.id for c in cases], actor(), local_date(now()))
 
 
 # ---------------------------------------------------------------------------- new case
@@ -271,7 +268,11 @@ def _case_context(case: Case) -> dict[str, Any]:
     session, me = db(), actor()
     workflow = runtime().workflow
     definition = workflow.definition_for(case)
-    details = consent_allows_details(session, case, me, local_date(now()))
+    sees = visible_parts(session, case, me, local_date(now()))
+    participants = case.active_participants
+    if CasePart.PARTICIPANTS not in sees:
+        # Without a complete consent: their own participation, not who else takes part.
+        participants = [p for p in participants if p.professional_id == me.professional_id]
     consents = list(
         session.scalars(select(Consent).where(Consent.case_id == case.id).order_by(Consent.id))
     )
@@ -303,9 +304,9 @@ def _case_context(case: Case) -> dict[str, Any]:
             for o in workflow.options(session, case, me)
             if me.role in definition.triggers[o.id].roles
         ],
-        "details": details,
+        "sees": sees,
         "can_edit": can_edit,
-        "participants": case.active_participants,
+        "participants": participants,
         "consents": consents,
         "meeting": meeting,
         "invitations": invitations,
@@ -534,12 +535,13 @@ def consent(case_id: int) -> ResponseReturnValue:
             valid_from=valid_from or local_date(now()),
             valid_until=valid_until or local_date(now()),
             information_categories=f.choices(
-                "information_categories", set(consent_service.INFORMATION_CATEGORIES)
+                "information_categories", set(consent_service.information_categories())
             ),
             given_by_relative_ids=f.integers("given_by"),
             given_by_young_person=f.flag("given_by_young_person"),
             child_view=f.text("child_view"),
             exclusions=f.text("exclusions"),
+            excluded_organisation_ids=f.integers("excluded_organisation_ids"),
         )
         if f.errors:
             raise ValidationError(f.errors)
@@ -556,6 +558,7 @@ def consent(case_id: int) -> ResponseReturnValue:
             "valid_from": today.isoformat(),
             "valid_until": (today + timedelta(days=365)).isoformat(),
             "organisation_ids": [str(i) for i in org_ids],
+            "information_categories": list(consent_service.information_categories()),
             "form": "skriftlig",
         }
 
@@ -563,7 +566,7 @@ def consent(case_id: int) -> ResponseReturnValue:
         return {
             "organisations": _organisations(),
             "relatives": case.child.guardians,
-            "categories": consent_service.INFORMATION_CATEGORIES,
+            "categories": consent_service.information_categories(),
         }
 
     return _edit(case_id, "cases/consent.html", save, extra, defaults, "Samtycket är registrerat.")
@@ -587,7 +590,7 @@ def revoke_consent(case_id: int, consent_id: int) -> ResponseReturnValue:
         lambda c: {
             "organisations": _organisations(),
             "relatives": c.child.guardians,
-            "categories": consent_service.INFORMATION_CATEGORIES,
+            "categories": consent_service.information_categories(),
         },
         success="Samtycket är återkallat. Uppgifter delas inte längre.",
     )

@@ -10,9 +10,11 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy import Connection, Select, false, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from sip_engine.models import AccessLog, Case, Consent, Participant, Role, consent_organisation
+from sip_engine import consent_rules
+from sip_engine.consent_rules import CasePart
+from sip_engine.models import AccessLog, Case, Child, Consent, Participant, Role
 from sip_engine.workflow import Actor
 
 
@@ -40,37 +42,77 @@ def get_visible_case(session: Session, actor: Actor, case_id: int) -> Case | Non
     return session.scalars(visible_cases(actor).where(Case.id == case_id)).first()
 
 
-def consent_allows_details(session: Session, case: Case, actor: Actor, today: date) -> bool:
-    """Whether the actor may see the case's personal details (plan, child's voice, family).
-
-    The unit that owns the case always may; a participating professional only while a valid
-    consent names their organisation.
-    """
-    return case.id in cases_with_details_allowed(session, [case.id], actor, today)
+def is_case_unit(actor: Actor, case_unit_id: int) -> bool:
+    """The case's own unit (its samordnare and chef) sees all of it."""
+    return actor.role in (Role.SAMORDNARE, Role.CHEF) and actor.organisation_id == case_unit_id
 
 
-def cases_with_details_allowed(
+def visible_parts(session: Session, case: Case, actor: Actor, today: date) -> frozenset[CasePart]:
+    """The parts of ``case`` the actor may see today (sip_engine.consent_rules)."""
+    return parts_by_case(session, [case.id], actor, today).get(case.id, consent_rules.always())
+
+
+def parts_by_case(
     session: Session, case_ids: Sequence[int], actor: Actor, today: date
-) -> set[int]:
-    """Those of ``case_ids`` whose personal details the actor may see (see
-    :func:`consent_allows_details`), in one query for a whole list page."""
-    if actor.role in (Role.SAMORDNARE, Role.CHEF):
-        return set(case_ids)
-    if actor.organisation_id is None or not case_ids:
-        return set()
-    return set(
-        session.scalars(
-            select(Consent.case_id)
-            .distinct()
-            .join(consent_organisation, consent_organisation.c.consent_id == Consent.id)
-            .where(
-                Consent.case_id.in_(case_ids),
-                Consent.revoked_at.is_(None),
-                Consent.valid_from <= today,
-                Consent.valid_until >= today,
-                consent_organisation.c.organisation_id == actor.organisation_id,
+) -> dict[int, frozenset[CasePart]]:
+    """What the actor may see of each of ``case_ids``, for a whole list page at once: the
+    case's unit everything; a participant what a complete consent for their organisation
+    shows (the consent rule), else only what anyone in scope sees."""
+    if not case_ids:
+        return {}
+    rows = session.execute(
+        select(Case.id, Case.unit_id, Case.child_id).where(Case.id.in_(case_ids))
+    ).all()
+    parts: dict[int, frozenset[CasePart]] = {}
+    pending: dict[int, int] = {}  # case id: child id
+    for case_id, unit_id, child_id in rows:
+        if is_case_unit(actor, unit_id):
+            parts[case_id] = consent_rules.everything()
+        elif actor.organisation_id is None or actor.role is not Role.DELTAGARE:
+            parts[case_id] = consent_rules.always()
+        else:
+            pending[case_id] = child_id
+    if pending:
+        assert actor.organisation_id is not None
+        children = {
+            child.id: child
+            for child in session.scalars(
+                select(Child)
+                .where(Child.id.in_(set(pending.values())))
+                .options(selectinload(Child.relatives))
             )
-        )
+        }
+        consents: dict[int, list[Consent]] = {case_id: [] for case_id in pending}
+        for consent in session.scalars(
+            select(Consent)
+            .where(Consent.case_id.in_(list(pending)))
+            .options(selectinload(Consent.organisations))
+        ):
+            consents[consent.case_id].append(consent)
+        for case_id, child_id in pending.items():
+            found = consent_rules.verdict(
+                consents[case_id], subject_of(children[child_id]), actor.organisation_id, "", today
+            )
+            parts[case_id] = consent_rules.visible_parts(found)
+    return parts
+
+
+def identified_cases(session: Session, actor: Actor, today: date) -> list[int]:
+    """The cases in the actor's scope whose child the actor may see (found by the child's
+    name or personnummer in a search); for a participant, their few cases."""
+    in_scope = list(session.scalars(visible_cases(actor).with_only_columns(Case.id)))
+    return [
+        case_id
+        for case_id, parts in parts_by_case(session, in_scope, actor, today).items()
+        if CasePart.CHILD in parts
+    ]
+
+
+def subject_of(child: Child) -> consent_rules.Subject:
+    """The child as the consent rule reads it."""
+    return consent_rules.Subject(
+        birth_date=child.birth_date,
+        guardians=tuple((g.id, g.name) for g in child.guardians),
     )
 
 
