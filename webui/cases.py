@@ -24,6 +24,8 @@ from sip_engine.models import (
     ConsentForm,
     EventKind,
     FunctionRole,
+    Invitation,
+    Meeting,
     MeetingFormat,
     NosamArea,
     Organisation,
@@ -36,12 +38,13 @@ from sip_engine.models import (
     Role,
     User,
 )
+from sip_engine.services import access
+from sip_engine.services import answers as answer_service
 from sip_engine.services import cases as case_service
 from sip_engine.services import consent as consent_service
 from sip_engine.services import meetings as meeting_service
 from sip_engine.services import participants as participant_service
 from sip_engine.services import plans as plan_service
-from sip_engine.services.access import parts_by_case, visible_parts
 from sip_engine.services.common import CaseClosed, ValidationError
 from sip_engine.services.queries import CaseFilter, search_cases
 from sip_engine.workflow import CaseConflict, NotPermitted, WorkflowError
@@ -79,6 +82,8 @@ EVENT_LABELS = {
     EventKind.PLAN_ADOPTED: "Planen antogs",
     EventKind.CHILD_VOICE_RECORDED: "Barnets röst dokumenterades",
     EventKind.INVITATION_ANSWERED: "Svar på kallelse",
+    EventKind.SUBSTITUTE_HELD: "Ersättare väntar på godkännande (utanför samtycket)",
+    EventKind.SUBSTITUTE_DECIDED: "Beslut om ersättare",
     EventKind.PLACEMENT_REGISTERED: "Placering registrerades",
     EventKind.PLACEMENT_TRANSITION: "Placeringen bytte fas",
     EventKind.HEALTH_EXAM_CHANGED: "Hälsoundersökning",
@@ -151,7 +156,7 @@ def list_cases() -> ResponseReturnValue:
         areas=areas,
         reasons=case_service.SIP_REASONS,
         query=query,
-        sees=parts_by_case(db(), [c.id for c in page.items], me, local_date(now())),
+        sees=access.parts_by_case(db(), [c.id for c in page.items], me, local_date(now())),
         case_href=case_href_prefix(),
     )
 
@@ -268,7 +273,7 @@ def _case_context(case: Case) -> dict[str, Any]:
     session, me = db(), actor()
     workflow = runtime().workflow
     definition = workflow.definition_for(case)
-    sees = visible_parts(session, case, me, local_date(now()))
+    sees = access.visible_parts(session, case, me, local_date(now()))
     participants = case.active_participants
     if CasePart.PARTICIPANTS not in sees:
         # Without a complete consent: their own participation, not who else takes part.
@@ -593,6 +598,52 @@ def revoke_consent(case_id: int, consent_id: int) -> ResponseReturnValue:
             "categories": consent_service.information_categories(),
         },
         success="Samtycket är återkallat. Uppgifter delas inte längre.",
+    )
+
+
+@bp.route("/<int:case_id>/ersattare/<int:invitation_id>", methods=["GET", "POST"])
+@login_required
+def substitute(case_id: int, invitation_id: int) -> ResponseReturnValue:
+    """A substitute held because the consent does not cover their organisation."""
+
+    def held(case: Case) -> Invitation:
+        invitation = db().get(Invitation, invitation_id)
+        meeting = db().get(Meeting, invitation.meeting_id) if invitation else None
+        if invitation is None or meeting is None or meeting.case_id != case.id:
+            abort(404)
+        return invitation
+
+    def save(case: Case, f: FormReader) -> object:
+        decision = f.choice("decision", {"godkann", "avsla"}, required="Välj ett beslut.")
+        if decision is None:
+            raise ValidationError(f.errors)
+        answer_service.decide_substitute(
+            db(),
+            runtime().notifier,
+            case,
+            actor(),
+            now(),
+            held(case),
+            approve=decision == "godkann",
+            expected_version=_version(f),
+        )
+        return None
+
+    def extra(case: Case) -> dict[str, Any]:
+        invitation = held(case)
+        request_ = invitation.substitute_request or {}
+        organisation_id = request_.get("organisation_id")
+        verdict = access.organisation_verdict(db(), case, organisation_id, local_date(now()))
+        return {
+            "invitation": invitation,
+            "substitute_organisation": db().get(Organisation, organisation_id)
+            if organisation_id
+            else None,
+            "consent_reasons": verdict.reasons if verdict else (),
+        }
+
+    return _edit(
+        case_id, "cases/substitute.html", save, extra, success="Beslutet om ersättaren är sparat."
     )
 
 

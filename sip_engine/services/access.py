@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from sip_engine import consent_rules
 from sip_engine.consent_rules import CasePart
-from sip_engine.models import AccessLog, Case, Child, Consent, Participant, Role
+from sip_engine.models import AccessLog, Case, Child, Consent, Organisation, Participant, Role
 from sip_engine.workflow import Actor
 
 
@@ -74,27 +74,49 @@ def parts_by_case(
             pending[case_id] = child_id
     if pending:
         assert actor.organisation_id is not None
-        children = {
-            child.id: child
-            for child in session.scalars(
-                select(Child)
-                .where(Child.id.in_(set(pending.values())))
-                .options(selectinload(Child.relatives))
-            )
-        }
-        consents: dict[int, list[Consent]] = {case_id: [] for case_id in pending}
-        for consent in session.scalars(
-            select(Consent)
-            .where(Consent.case_id.in_(list(pending)))
-            .options(selectinload(Consent.organisations))
-        ):
-            consents[consent.case_id].append(consent)
-        for case_id, child_id in pending.items():
-            found = consent_rules.verdict(
-                consents[case_id], subject_of(children[child_id]), actor.organisation_id, "", today
-            )
+        for case_id, found in verdicts(session, pending, actor.organisation_id, today).items():
             parts[case_id] = consent_rules.visible_parts(found)
     return parts
+
+
+def verdicts(
+    session: Session, children_by_case: dict[int, int], organisation_id: int, today: date
+) -> dict[int, consent_rules.Verdict]:
+    """The consent rule's verdict for one organisation on each case (case id: child id), with
+    the cases' consents and children read in a fixed number of statements."""
+    children = {
+        child.id: child
+        for child in session.scalars(
+            select(Child)
+            .where(Child.id.in_(set(children_by_case.values())))
+            .options(selectinload(Child.relatives))
+        )
+    }
+    consents: dict[int, list[Consent]] = {case_id: [] for case_id in children_by_case}
+    for consent in session.scalars(
+        select(Consent)
+        .where(Consent.case_id.in_(list(children_by_case)))
+        .options(selectinload(Consent.organisations))
+    ):
+        consents[consent.case_id].append(consent)
+    organisation = session.get(Organisation, organisation_id)
+    name = organisation.name if organisation else ""
+    return {
+        case_id: consent_rules.verdict(
+            consents[case_id], subject_of(children[child_id]), organisation_id, name, today
+        )
+        for case_id, child_id in children_by_case.items()
+    }
+
+
+def organisation_verdict(
+    session: Session, case: Case, organisation_id: int | None, day: date
+) -> consent_rules.Verdict | None:
+    """The consent rule's verdict for one organisation on one case (None: no organisation,
+    which no consent can cover)."""
+    if organisation_id is None:
+        return None
+    return verdicts(session, {case.id: case.child_id}, organisation_id, day)[case.id]
 
 
 def identified_cases(session: Session, actor: Actor, today: date) -> list[int]:

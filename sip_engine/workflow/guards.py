@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from sqlalchemy import bindparam, select
 
 from sip_engine import consent_rules
-from sip_engine.clock import STOCKHOLM
+from sip_engine.clock import STOCKHOLM, local_date
 from sip_engine.models import (
     HUVUDMAN_PARTIES,
     PARTY_LABELS,
@@ -155,7 +155,7 @@ def consent_covers_participants(ctx: TransitionContext) -> list[str]:
     reasons = _consent_reasons(ctx, ctx.today)
     meeting = ctx.open_meeting
     if not reasons and meeting is not None:
-        meeting_day = meeting.starts_at.astimezone(STOCKHOLM).date()
+        meeting_day = local_date(meeting.starts_at)
         reasons = [
             f"Vid mötet {meeting_day.isoformat()}: {r}" for r in _consent_reasons(ctx, meeting_day)
         ]
