@@ -147,6 +147,20 @@ class ConsentLike(Protocol):
     def covers(self, organisation_id: int) -> bool: ...
 
 
+class GuardianLike(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+
+
+class ChildLike(Protocol):
+    @property
+    def birth_date(self) -> date: ...
+    @property
+    def guardians(self) -> Sequence[GuardianLike]: ...
+
+
 @dataclass(frozen=True)
 class Giver:
     """Someone whose own consent is required: a vårdnadshavare or the young person."""
@@ -290,6 +304,41 @@ def reasons(
     for organisation_id, name in sorted(organisations, key=lambda item: item[1]):
         found.update(dict.fromkeys(verdict(consents, subject, organisation_id, name, day).reasons))
     return list(found)
+
+
+def complete_until(
+    consents: Sequence[ConsentLike],
+    subject: Subject,
+    organisations: Iterable[tuple[int, str]],
+    today: date,
+) -> date | None:
+    """The last day on which consent stays complete for all ``organisations``, as things
+    stand today; None when it is not complete today. Completeness can only change on a day
+    after a consent ends or on a birthday that changes who must consent."""
+    organisations = list(organisations)
+    if reasons(consents, subject, organisations, today):
+        return None
+    rules = definition()
+    changes = {c.valid_until + timedelta(days=1) for c in consents if c.revoked_at is None}
+    changes |= {c.valid_from for c in consents if c.revoked_at is None}
+    for age in (rules.age_of_own_consent, rules.child_view_from_age):
+        born = subject.birth_date
+        try:
+            changes.add(born.replace(year=born.year + age))
+        except ValueError:  # born on 29 February: the birthday is 1 March
+            changes.add(date(born.year + age, 3, 1))
+    for day in sorted(d for d in changes if d > today):
+        if reasons(consents, subject, organisations, day):
+            return day - timedelta(days=1)
+    return None
+
+
+def subject_of(child: ChildLike) -> Subject:
+    """The child as the rule reads it (a :class:`Child` row with its relatives)."""
+    return Subject(
+        birth_date=child.birth_date,
+        guardians=tuple((g.id, g.name) for g in child.guardians),
+    )
 
 
 def _none_valid_reason(consents: Sequence[ConsentLike], day: date) -> str:

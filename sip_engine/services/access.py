@@ -103,7 +103,11 @@ def verdicts(
     name = organisation.name if organisation else ""
     return {
         case_id: consent_rules.verdict(
-            consents[case_id], subject_of(children[child_id]), organisation_id, name, today
+            consents[case_id],
+            consent_rules.subject_of(children[child_id]),
+            organisation_id,
+            name,
+            today,
         )
         for case_id, child_id in children_by_case.items()
     }
@@ -128,14 +132,6 @@ def identified_cases(session: Session, actor: Actor, today: date) -> list[int]:
         for case_id, parts in parts_by_case(session, in_scope, actor, today).items()
         if CasePart.CHILD in parts
     ]
-
-
-def subject_of(child: Child) -> consent_rules.Subject:
-    """The child as the consent rule reads it."""
-    return consent_rules.Subject(
-        birth_date=child.birth_date,
-        guardians=tuple((g.id, g.name) for g in child.guardians),
-    )
 
 
 def log_access(

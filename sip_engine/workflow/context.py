@@ -110,20 +110,14 @@ class TransitionContext:
 
     def reminder_facts(self) -> dict[str, Any]:
         """What the reminder rules would read that this transition has read already (after
-        its actions): the open meeting if it is still open, its invitations if an action
-        read them all, and the consent that ends first if the consents were read. The
-        reminders' sync then does not read them again."""
+        its actions): the open meeting if it is still open, and its invitations if an action
+        read them all. The reminders' sync then does not read them again."""
         known: dict[str, Any] = {}
         meeting = self.__dict__.get("open_meeting")
         if meeting is not None and meeting.is_open:
             known["meeting"] = meeting
             if self.meeting_invitations is not None:
                 known["invitations"] = self.meeting_invitations
-        if "consents" in self.__dict__:
-            ending = [
-                c for c in self.consents if c.revoked_at is None and c.valid_until >= self.today
-            ]
-            known["consent"] = min(ending, key=lambda c: (c.valid_until, c.id), default=None)
         return known
 
     @cached_property

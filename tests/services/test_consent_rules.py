@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from sip_engine import consent_rules
 from sip_engine.clock import local_date
-from sip_engine.consent_rules import CasePart
+from sip_engine.consent_rules import CasePart, subject_of
 from sip_engine.models import Case, Consent, ConsentForm, Invitation
 from sip_engine.services import cases, consent
-from sip_engine.services.access import parts_by_case, subject_of, visible_parts
+from sip_engine.services.access import parts_by_case, visible_parts
 from sip_engine.services.common import ValidationError
 from sip_engine.workflow import Actor
 from sip_engine.workflow.errors import GuardRefused
