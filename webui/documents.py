@@ -7,10 +7,11 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from sip_engine.clock import local_date
+from sip_engine.consent_rules import CasePart
 from sip_engine.models import Role
 from sip_engine.services import meetings as meeting_service
 from sip_engine.services import plans as plan_service
-from sip_engine.services.access import consent_allows_details
+from sip_engine.services.access import visible_parts
 from sip_engine.workflow import WorkflowDefinitionError
 from sip_engine.workflow.diagram import mermaid
 
@@ -25,7 +26,8 @@ bp = Blueprint("documents", __name__)
 def sip_document(case_id: int) -> ResponseReturnValue:
     case = case_or_404(case_id, "sip_document")
     me = actor()
-    if not consent_allows_details(db(), case, me, local_date(now())):
+    sees = visible_parts(db(), case, me, local_date(now()))
+    if CasePart.PLAN not in sees:
         abort(404)
     versions = plan_service.plan_versions(db(), case)
     wanted = request.args.get("version", "")
@@ -44,6 +46,7 @@ def sip_document(case_id: int) -> ResponseReturnValue:
         participants=participants,
         meeting=meeting,
         show_hidden_note=me.role in (Role.SAMORDNARE, Role.CHEF),
+        sees=sees,
         definition=runtime().workflow.definition_for(case),
     )
 
