@@ -2,7 +2,7 @@
 invitation: a substitute held for the coordinator's approval
 
 Revision ID: e5f7a9b1c3d5
-Revises: d4e6f8a0b2c4
+Revises: 5e55a0e1c9d2
 Create Date: 2026-12-04 19:00:00.000000
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "e5f7a9b1c3d5"
-down_revision: str | None = "d4e6f8a0b2c4"
+down_revision: str | None = "5e55a0e1c9d2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
