@@ -14,12 +14,13 @@ from sip_engine.clock import STOCKHOLM
 from sip_engine.models import (
     HUVUDMAN_PARTIES,
     PARTY_LABELS,
-    FunctionRole,
     Organisation,
     Participant,
     ParticipantKind,
     Party,
     Role,
+    lead_organisation_error,
+    samordningsansvarig_error,
 )
 
 from .context import ConsentFact, TransitionContext
@@ -196,7 +197,7 @@ def consent_valid_at_meeting(ctx: TransitionContext) -> list[str]:
 
 @guard
 def consent_revoked_or_expired(ctx: TransitionContext) -> list[str]:
-    if _consent_reasons(ctx, ctx.today):
+    if _consent_lapsed(ctx):
         return []
     return ["Det finns ett giltigt samtycke; ett nytt behöver inte sökas."]
 
@@ -230,12 +231,12 @@ def plan_has_lead_and_samordningsansvarig(ctx: TransitionContext) -> list[str]:
     plan = ctx.draft_plan
     if plan is None:
         return ["Ingen plan är påbörjad för mötet."]
-    reasons = []
-    if plan.lead_party is None or plan.lead_organisation_id is None:
-        reasons.append("Planen anger inte vilken huvudman som har det övergripande ansvaret.")
-    if plan.samordningsansvarig_participant_id is None:
-        reasons.append("Planen anger ingen samordningsansvarig.")
-    return reasons
+    named = {p.id: p for p in ctx.participants}.get(plan.samordningsansvarig_participant_id or 0)
+    problems = (
+        lead_organisation_error(plan.lead_organisation),
+        samordningsansvarig_error(named),
+    )
+    return [problem for problem in problems if problem is not None]
 
 
 @guard
@@ -252,16 +253,15 @@ def follow_up_in_future(ctx: TransitionContext) -> list[str]:
 
 @guard
 def actor_may_close(ctx: TransitionContext) -> list[str]:
-    """Only the case's coordinator or its samordningsansvarig closes a case (practice)."""
+    """Only the case's coordinator or its samordningsansvarig (the person the plan in force
+    names) closes a case (practice), besides the unit's chef."""
     actor = ctx.actor
     if actor.is_system:
         return []
     if actor.user_id is not None and actor.user_id == ctx.case.coordinator_id:
         return []
-    if actor.professional_id is not None and any(
-        p.professional_id == actor.professional_id and p.has_role(FunctionRole.SAMORDNINGSANSVARIG)
-        for p in ctx.participants
-    ):
+    named = ctx.samordningsansvarig if actor.professional_id is not None else None
+    if named is not None and named.professional_id == actor.professional_id:
         return []
     if actor.role is Role.CHEF and actor.organisation_id == ctx.case.unit_id:
         return []
@@ -273,3 +273,29 @@ def close_reason_given(ctx: TransitionContext) -> list[str]:
     if ctx.reason_code not in ctx.definition.close_reasons:
         return ["Välj ett skäl till att SIP:en avslutas."]
     return []
+
+
+# --- while no valid consent exists (the workflow rule samtycke_saknas in sip.yaml) ----------
+
+CONSENT_LAPSED_WAYS_ON = (
+    "Utan giltigt samtycke kan ärendet bara gå vidare på två sätt: sök nytt samtycke "
+    "eller avsluta SIP:en."
+)
+
+
+def _consent_lapsed(ctx: TransitionContext) -> list[str]:
+    """Why the case's consent no longer holds, when a consent given on it has been revoked or
+    has run out and no valid consent stands in its place; [] while a consent holds or before
+    one was ever given (preparing a first consent is the ordinary step 2)."""
+    if not any(
+        c.revoked_at is not None or c.valid_until < ctx.today for c in ctx.consents
+    ):
+        return []
+    return _consent_reasons(ctx, ctx.today)
+
+
+@guard
+def consent_in_force(ctx: TransitionContext) -> list[str]:
+    """The workflow rule: after revocation (or expiry) only its ways on remain open."""
+    lapsed = _consent_lapsed(ctx)
+    return [*lapsed, CONSENT_LAPSED_WAYS_ON] if lapsed else []
