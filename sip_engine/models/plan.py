@@ -95,8 +95,10 @@ def lead_organisation_error(organisation: Organisation | None) -> str | None:
 def samordningsansvarig_error(participant: Participant | None) -> str | None:
     """Why ``participant`` cannot be samordningsansvarig: it is a professional taking part
     for a huvudman's organisation, never a family member or an invited actor."""
-    if participant is None or participant.removed_at is not None:
-        return "Planen anger ingen samordningsansvarig bland ärendets deltagare."
+    if participant is None:
+        return "Planen anger ingen samordningsansvarig."
+    if participant.removed_at is not None:
+        return f"{participant.name}, som planen anger som samordningsansvarig, deltar inte längre."
     if participant.kind is ParticipantKind.FAMILJ or participant.organisation is None:
         return (
             f"{participant.name} deltar som familj; samordningsansvarig är en yrkesperson "

@@ -231,7 +231,9 @@ def plan_has_lead_and_samordningsansvarig(ctx: TransitionContext) -> list[str]:
     plan = ctx.draft_plan
     if plan is None:
         return ["Ingen plan är påbörjad för mötet."]
-    named = {p.id: p for p in ctx.participants}.get(plan.samordningsansvarig_participant_id or 0)
+    named = None
+    if plan.samordningsansvarig_participant_id is not None:
+        named = ctx.session.get(Participant, plan.samordningsansvarig_participant_id)
     problems = (
         lead_organisation_error(plan.lead_organisation),
         samordningsansvarig_error(named),
