@@ -140,7 +140,8 @@ class Notifier:
         self, session: Session, case: Case, participants: list[Participant], now: datetime
     ) -> None:
         """Tell every current participant (with e-mail) that the SIP has ended. Only the case
-        reference: no child data, no close reason (e-mail is not a safe channel for them)."""
+        reference: no child data, no close reason, not even a name in the greeting (a
+        guardian's surname is often the child's); e-mail is not a safe channel for them."""
         messages = [
             self._row(
                 case,
@@ -149,7 +150,7 @@ class Notifier:
                 kind=KIND_CASE_CLOSED,
                 subject=f"SIP avslutad ({case.reference})",
                 lines=[
-                    f"Hej {participant.name},",
+                    "Hej!",
                     "",
                     f"Den samordnade individuella planen (SIP) i ärende {case.reference} har "
                     "avslutats.",
