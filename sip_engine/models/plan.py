@@ -66,7 +66,7 @@ class PlanVersion(Base):
     )
 
     @classmethod
-    def in_force_for(cls, case_id: int | ColumnElement[int]) -> Select[tuple[PlanVersion]]:
+    def in_force_for(cls, case_id: int | ColumnElement[int]) -> Select[PlanVersion]:
         """The case's plan in force: the newest adopted version."""
         return (
             select(cls)
@@ -116,7 +116,9 @@ def samordningsansvarig_of(session: Session, case_id: int) -> Participant | None
     """The case's samordningsansvarig: the participant the plan in force names. The one
     source of truth (the closing rule, the reminders and the case page read it); None before
     a plan is adopted or once the named person has left the case."""
-    return samordningsansvarig_in(session, session.scalars(PlanVersion.in_force_for(case_id)).first())
+    return samordningsansvarig_in(
+        session, session.scalars(PlanVersion.in_force_for(case_id)).first()
+    )
 
 
 def samordningsansvarig_in(session: Session, plan: PlanVersion | None) -> Participant | None:

@@ -289,9 +289,7 @@ def _consent_lapsed(ctx: TransitionContext) -> list[str]:
     """Why the case's consent no longer holds, when a consent given on it has been revoked or
     has run out and no valid consent stands in its place; [] while a consent holds or before
     one was ever given (preparing a first consent is the ordinary step 2)."""
-    if not any(
-        c.revoked_at is not None or c.valid_until < ctx.today for c in ctx.consents
-    ):
+    if not any(c.revoked_at is not None or c.valid_until < ctx.today for c in ctx.consents):
         return []
     return _consent_reasons(ctx, ctx.today)
 

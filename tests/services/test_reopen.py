@@ -93,9 +93,7 @@ def test_only_the_units_coordinators_and_chef_reopen(builder: CaseBuilder) -> No
         assert raised.value.message == message
     assert builder.session.get_one(Case, case.id).state == "avslutad"
     options = builder.engine.options(builder.session, case, Actor.for_user(w.manager))
-    assert [(o.id, o.allowed, o.requires_reason) for o in options] == [
-        ("ateroppna", True, True)
-    ]
+    assert [(o.id, o.allowed, o.requires_reason) for o in options] == [("ateroppna", True, True)]
 
 
 def test_a_case_declined_in_upptack_reopens_only_if_the_need_spans_two_parties(

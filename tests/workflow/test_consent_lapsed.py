@@ -61,9 +61,7 @@ def test_after_revocation_only_a_new_consent_or_closing_is_offered(
     for option in others:
         before = (case.state, case.version, _history(builder, case))
         with pytest.raises(GuardRefused) as raised:
-            builder.engine.fire(
-                builder.session, case, option.id, builder.w.actor, reason="test"
-            )
+            builder.engine.fire(builder.session, case, option.id, builder.w.actor, reason="test")
         builder.session.rollback()
         assert raised.value.reasons == [
             "Samtycket har återkallats; inget giltigt samtycke finns.",

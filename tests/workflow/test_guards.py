@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from sip_engine.clock import local_date
 from sip_engine.models import Case, CaseEvent, Consent, EventKind, Role, User
-from sip_engine.services import cases, meetings, participants, plans
+from sip_engine.services import cases, meetings, plans
 from sip_engine.workflow import Actor, GuardRefused, NotPermitted, ReasonRequired
 
 from ..world import CaseBuilder
