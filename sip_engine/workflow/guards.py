@@ -199,6 +199,10 @@ def consent_valid_at_meeting(ctx: TransitionContext) -> list[str]:
 def consent_revoked_or_expired(ctx: TransitionContext) -> list[str]:
     if _consent_lapsed(ctx):
         return []
+    if not ctx.consents:
+        return ["Inget samtycke har registrerats ännu; det första registreras under Samtycke."]
+    if _consent_reasons(ctx, ctx.today):
+        return ["Inget samtycke har återkallats eller gått ut; komplettera samtycket i stället."]
     return ["Det finns ett giltigt samtycke; ett nytt behöver inte sökas."]
 
 

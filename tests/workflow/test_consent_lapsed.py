@@ -98,7 +98,9 @@ def test_before_any_consent_the_rule_does_not_apply(builder: CaseBuilder) -> Non
     """Preparing a first consent is the ordinary step 2: no "seek a new consent" there."""
     case = builder.case_in("forbered")
     options = {o.id: o for o in builder.engine.options(builder.session, case, builder.w.actor)}
-    assert not options["sok_nytt_samtycke"].allowed
+    assert options["sok_nytt_samtycke"].reasons == (
+        "Inget samtycke har registrerats ännu; det första registreras under Samtycke.",
+    )
     assert CONSENT_LAPSED_WAYS_ON not in options["kalla"].reasons
 
 
