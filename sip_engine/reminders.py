@@ -36,6 +36,7 @@ from sip_engine.models import (
     ReminderStatus,
     Role,
     User,
+    samordningsansvarig_in,
 )
 from sip_engine.workflow.definition import ReminderRule, WorkflowDefinition
 from sip_engine.workflow.registry import WorkflowRegistry
@@ -153,12 +154,7 @@ _OPEN_MEETING = Meeting.open_for(_CASE_ID)
 _INVITATIONS = select(Invitation).where(
     Invitation.meeting_id == bindparam("meeting_id", type_=Integer)
 )
-_ADOPTED_PLAN = (
-    select(PlanVersion)
-    .where(PlanVersion.case_id == _CASE_ID, PlanVersion.adopted_at.is_not(None))
-    .order_by(PlanVersion.version_no.desc())
-    .limit(1)
-)
+_ADOPTED_PLAN = PlanVersion.in_force_for(_CASE_ID)
 _CONSENTS = (
     select(Consent).where(Consent.case_id == _CASE_ID).options(selectinload(Consent.organisations))
 )
@@ -266,8 +262,10 @@ def _expand(
             Wanted(f"{base}:u{u.id}", rule, due, recipient, user_id=u.id) for u in facts.managers()
         ]
     if recipient == "samordningsansvarig":
-        pid = facts.plan.samordningsansvarig_participant_id if facts.plan else None
-        return [Wanted(f"{base}:p{pid}", rule, due, recipient, participant_id=pid)] if pid else []
+        person = samordningsansvarig_in(facts.session, facts.plan)
+        if person is None:
+            return []
+        return [Wanted(f"{base}:p{person.id}", rule, due, recipient, participant_id=person.id)]
     if recipient in ("unanswered_participants", "confirmed_participants"):
         meeting = facts.meeting
         result = []

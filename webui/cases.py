@@ -37,6 +37,9 @@ from sip_engine.models import (
     RaisedBy,
     Role,
     User,
+    lead_organisation_error,
+    samordningsansvarig_error,
+    samordningsansvarig_of,
 )
 from sip_engine.services import access
 from sip_engine.services import answers as answer_service
@@ -317,6 +320,7 @@ def _case_context(case: Case) -> dict[str, Any]:
         "invitations": invitations,
         "messages": messages,
         "current_plan": plan_service.current_plan(session, case),
+        "samordningsansvarig": samordningsansvarig_of(session, case.id),
         "draft": plan_service.draft_plan(session, case),
         "versions": plan_service.plan_versions(session, case),
         "events": events,
@@ -801,8 +805,14 @@ def plan(case_id: int) -> ResponseReturnValue:
         "cases/plan.html",
         save,
         lambda c: {
-            "participants": c.active_participants,
             "organisations": _organisations(),
+            # Who may hold the plan's roles, by the rule the plan service checks.
+            "lead_organisations": [
+                o for o in _organisations() if lead_organisation_error(o) is None
+            ],
+            "samordningsansvarig_choices": [
+                p for p in c.active_participants if samordningsansvarig_error(p) is None
+            ],
             "insats_rows": range(INSATS_ROWS),
         },
         defaults,

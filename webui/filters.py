@@ -26,7 +26,6 @@ FUNCTION_ROLE_LABELS = {
     "sammankallande": "Sammankallande",
     "motesledare": "Mötesledare",
     "dokumentansvarig": "Dokumentansvarig",
-    "samordningsansvarig": "Samordningsansvarig",
     "kontaktperson": "Kontaktperson",
 }
 

@@ -40,7 +40,14 @@ from .placement import (
     PlacementBasis,
     PlacementForm,
 )
-from .plan import PlanInsats, PlanVersion
+from .plan import (
+    PlanInsats,
+    PlanVersion,
+    lead_organisation_error,
+    samordningsansvarig_error,
+    samordningsansvarig_in,
+    samordningsansvarig_of,
+)
 from .security import AccessLog, LoginAttempt
 from .user import User
 
@@ -92,4 +99,8 @@ __all__ = [
     "UTCDateTime",
     "User",
     "consent_organisation",
+    "lead_organisation_error",
+    "samordningsansvarig_error",
+    "samordningsansvarig_in",
+    "samordningsansvarig_of",
 ]

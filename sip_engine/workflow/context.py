@@ -26,6 +26,7 @@ from sip_engine.models import (
     RelativeKind,
     Role,
     User,
+    samordningsansvarig_of,
 )
 from sip_engine.notify import Notifier
 
@@ -76,6 +77,8 @@ class TransitionContext:
     notifier: Notifier | None = None
     # All the open meeting's invitations, when an action has just read and extended them.
     meeting_invitations: list[Invitation] | None = None
+    # The state the trigger fires from (the case's state before the transition).
+    source_state: str | None = None
 
     @property
     def today(self) -> date:
@@ -123,6 +126,12 @@ class TransitionContext:
     @cached_property
     def draft_plan(self) -> PlanVersion | None:
         return self.session.scalars(_DRAFT_PLAN, {"case_id": self.case.id}).first()
+
+    @cached_property
+    def samordningsansvarig(self) -> Participant | None:
+        """The case's samordningsansvarig: the person the plan in force names (the one
+        source of truth; see :func:`sip_engine.models.samordningsansvarig_of`)."""
+        return samordningsansvarig_of(self.session, self.case.id)
 
 
 # The facts' queries, built once with bound parameters: building a statement and its cache

@@ -325,6 +325,7 @@ class WorkflowEngine:
             reason=reason,
             reason_code=reason_code,
             notifier=self.notifier,
+            source_state=state,
         )
         new_state = self.registry.compiled(case.workflow_name, case.workflow_version).run(
             state, ctx

@@ -15,12 +15,13 @@ from sip_engine.clock import STOCKHOLM, local_date
 from sip_engine.models import (
     HUVUDMAN_PARTIES,
     PARTY_LABELS,
-    FunctionRole,
     Organisation,
     Participant,
     ParticipantKind,
     Party,
     Role,
+    lead_organisation_error,
+    samordningsansvarig_error,
 )
 
 from .context import TransitionContext
@@ -169,8 +170,12 @@ def consent_valid_at_meeting(ctx: TransitionContext) -> list[str]:
 
 @guard
 def consent_revoked_or_expired(ctx: TransitionContext) -> list[str]:
-    if _consent_reasons(ctx, ctx.today):
+    if _consent_lapsed(ctx):
         return []
+    if not ctx.consents:
+        return ["Inget samtycke har registrerats ännu; det första registreras under Samtycke."]
+    if _consent_reasons(ctx, ctx.today):
+        return ["Inget samtycke har återkallats eller gått ut; komplettera samtycket i stället."]
     return ["Det finns ett giltigt samtycke; ett nytt behöver inte sökas."]
 
 
@@ -203,12 +208,14 @@ def plan_has_lead_and_samordningsansvarig(ctx: TransitionContext) -> list[str]:
     plan = ctx.draft_plan
     if plan is None:
         return ["Ingen plan är påbörjad för mötet."]
-    reasons = []
-    if plan.lead_party is None or plan.lead_organisation_id is None:
-        reasons.append("Planen anger inte vilken huvudman som har det övergripande ansvaret.")
-    if plan.samordningsansvarig_participant_id is None:
-        reasons.append("Planen anger ingen samordningsansvarig.")
-    return reasons
+    named = None
+    if plan.samordningsansvarig_participant_id is not None:
+        named = ctx.session.get(Participant, plan.samordningsansvarig_participant_id)
+    problems = (
+        lead_organisation_error(plan.lead_organisation),
+        samordningsansvarig_error(named),
+    )
+    return [problem for problem in problems if problem is not None]
 
 
 @guard
@@ -225,16 +232,15 @@ def follow_up_in_future(ctx: TransitionContext) -> list[str]:
 
 @guard
 def actor_may_close(ctx: TransitionContext) -> list[str]:
-    """Only the case's coordinator or its samordningsansvarig closes a case (practice)."""
+    """Only the case's coordinator or its samordningsansvarig (the person the plan in force
+    names) closes a case (practice), besides the unit's chef."""
     actor = ctx.actor
     if actor.is_system:
         return []
     if actor.user_id is not None and actor.user_id == ctx.case.coordinator_id:
         return []
-    if actor.professional_id is not None and any(
-        p.professional_id == actor.professional_id and p.has_role(FunctionRole.SAMORDNINGSANSVARIG)
-        for p in ctx.participants
-    ):
+    named = ctx.samordningsansvarig if actor.professional_id is not None else None
+    if named is not None and named.professional_id == actor.professional_id:
         return []
     if actor.role is Role.CHEF and actor.organisation_id == ctx.case.unit_id:
         return []
@@ -246,3 +252,24 @@ def close_reason_given(ctx: TransitionContext) -> list[str]:
     if ctx.reason_code not in ctx.definition.close_reasons:
         return ["Välj ett skäl till att SIP:en avslutas."]
     return []
+
+
+# --- while no valid consent exists (the workflow rule samtycke_saknas in sip.yaml) ----------
+
+CONSENT_LAPSED_WAYS_ON = (
+    "Utan giltigt samtycke kan ärendet bara gå vidare på två sätt: sök nytt samtycke "
+    "eller avsluta SIP:en."
+)
+
+
+def _consent_lapsed(ctx: TransitionContext) -> list[str]:
+    """Why a consent given on the case no longer holds (sip_engine.consent_rules.lapsed); []
+    while it holds or before one was ever given (preparing a first consent is step 2)."""
+    return consent_rules.lapsed(ctx.consents, ctx.child, ctx.today)
+
+
+@guard
+def consent_in_force(ctx: TransitionContext) -> list[str]:
+    """The workflow rule: after revocation (or expiry) only its ways on remain open."""
+    lapsed = _consent_lapsed(ctx)
+    return [*lapsed, CONSENT_LAPSED_WAYS_ON] if lapsed else []

@@ -17,9 +17,17 @@ from .guards import GUARDS
 
 def evaluate_guards(ctx: TransitionContext, skip: frozenset[str] = frozenset()) -> list[str]:
     """All reasons the context's trigger may not fire (every guard runs, none short-circuits,
-    so the coordinator sees everything that is missing at once)."""
+    so the coordinator sees everything that is missing at once).
+
+    The workflow's rules come first: a rule that holds leaves only its ways on open, so its
+    reasons are the answer and the trigger's own guards are not asked."""
     assert ctx.trigger is not None
     reasons: list[str] = []
+    for rule in ctx.definition.rules:
+        if rule.applies_to(ctx.trigger.id):
+            reasons.extend(GUARDS[rule.guard](ctx))
+    if reasons:
+        return reasons
     for name in ctx.trigger.guards:
         if name not in skip:
             reasons.extend(GUARDS[name](ctx))

@@ -68,6 +68,24 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
             "- id: uppfoljning_paminnelse_7",
         ),
         (
+            "guard: consent_in_force",
+            "guard: consent_is_fine",
+            "rule 'samtycke_saknas': unknown guard 'consent_is_fine'",
+            "- id: samtycke_saknas",
+        ),
+        (
+            "except: [forbered, sok_nytt_samtycke,",
+            "except: [forbered, sok_nytt_samtyck,",
+            "rule 'samtycke_saknas': unknown trigger 'sok_nytt_samtyck'",
+            "- id: samtycke_saknas",
+        ),
+        (
+            "    reopens: true\n",
+            "",
+            "trigger 'ateroppna': leaves the final state 'avslutad'",
+            "- id: ateroppna",
+        ),
+        (
             "initial: upptack",
             "initial: start",
             "workflow: unknown initial state 'start'",
@@ -106,6 +124,7 @@ def test_diagram_is_a_mermaid_state_diagram(registry: WorkflowRegistry) -> None:
     assert "    [*] --> upptack" in lines
     assert "    mote --> folj_upp: Anta planen och gå till uppföljning" in lines
     assert "    avslutad --> [*]" in lines
+    assert "    avslutad --> forbered: Återöppna SIP" in lines
     result = CliRunner().invoke(main, ["workflows", "diagram", "sip"])
     assert result.exit_code == 0 and result.output == text
 

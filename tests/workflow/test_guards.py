@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from sip_engine.clock import local_date
 from sip_engine.models import Case, CaseEvent, Consent, EventKind, Role, User
-from sip_engine.services import cases, meetings, participants, plans
+from sip_engine.services import cases, meetings, plans
 from sip_engine.workflow import Actor, GuardRefused, NotPermitted, ReasonRequired
 
 from ..world import CaseBuilder
@@ -210,17 +210,9 @@ def test_closing_needs_a_reason_and_the_right_person(builder: CaseBuilder) -> No
 
 
 def test_samordningsansvarig_participant_may_close(builder: CaseBuilder) -> None:
+    """The person the plan in force names closes the case (no participant tag involved)."""
     w = builder.w
-    case = builder.case_in("forbered")
-    participants.add_participant(
-        builder.session,
-        case,
-        w.actor,
-        builder.now,
-        professional_id=w.bup_doctor.id,
-        roles=["samordningsansvarig"],
-    )
-    builder.session.commit()
+    case = builder.following_up(samordningsansvarig="bup")
     builder.engine.fire(
         builder.session,
         case,
