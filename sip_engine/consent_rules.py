@@ -311,7 +311,7 @@ def lapsed(consents: Sequence[ConsentLike], subject: Subject, day: date) -> list
     consent has been revoked or has ended, with none to come. Empty while each giver who has
     consented still has a valid consent, or before anyone consented (then the ordinary
     preparation applies, not the rule for a lapsed consent)."""
-    found = []
+    found: list[str] = []
     for giver in required_givers(subject, day):
         own = [c for c in consents if _gave(c, giver)]
         if not own or any(is_valid_on(c, day) for c in own):
@@ -325,6 +325,8 @@ def lapsed(consents: Sequence[ConsentLike], subject: Subject, day: date) -> list
         else:
             last = max(c.valid_until for c in live)
             found.append(f"{who}s samtycke gällde till {_fmt(last)}.")
+    if found and not any(is_valid_on(c, day) for c in consents):
+        return [_none_valid_reason(consents, day)]  # nothing holds: one reason says it all
     return found
 
 
