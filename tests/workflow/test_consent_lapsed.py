@@ -84,13 +84,13 @@ def test_the_plan_cannot_be_adopted_after_consent_is_revoked_in_the_meeting(
 
 def test_an_expired_consent_leaves_the_same_two_ways(builder: CaseBuilder) -> None:
     case = builder.case_in("folj_upp")
-    given_on = local_date(builder.now)
+    (row,) = builder.session.scalars(select(Consent)).all()
     builder.clock.advance(timedelta(days=366))  # the consent ran for a year
     options = builder.engine.options(builder.session, case, builder.w.actor)
     assert {o.id for o in options if o.allowed} == {"sok_nytt_samtycke", "avsluta"}
     blocked = next(o for o in options if o.id == "kalla_uppfoljning")
     assert blocked.reasons == (
-        f"Samtycket gäller bara till {(given_on + timedelta(days=365)).isoformat()}, "
+        f"Samtycket gäller bara till {row.valid_until.isoformat()}, "
         f"inte {local_date(builder.now).isoformat()}.",
         CONSENT_LAPSED_WAYS_ON,
     )
