@@ -28,6 +28,7 @@ from sip_engine.models import (
     Participant,
     ParticipantKind,
 )
+from sip_engine.protection import protected_text
 from sip_engine.writes import attach_written
 
 from .ical import build_ics, meeting_uid
@@ -338,21 +339,32 @@ class Notifier:
         lead: str,
         with_link: bool,
     ) -> dict[str, Any]:
-        """An outbox row: the e-mail to one participant, with its iCalendar file."""
+        """An outbox row: the e-mail to one participant, with its iCalendar file.
+
+        Mail and calendar leave the system: every free text in them (names, place,
+        frågeställningar) is shown as to someone outside the case's unit
+        (:func:`sip_engine.protection.protected_text`), so a protected child's school and
+        address never reach them."""
         assert participant.email
-        leader = meeting.leader.name if meeting.leader else "sammankallande samordnare"
+
+        def outward(text: str) -> str:
+            return protected_text(case, text, None)
+
+        name = outward(participant.name)
+        where = outward(where_text(meeting))
+        leader = outward(meeting.leader.name) if meeting.leader else "sammankallande samordnare"
         lines = [
-            f"Hej {participant.name},",
+            f"Hej {name},",
             "",
             lead,
             "",
             f"Ärende: {case.reference}",
             f"Tid: {when_text(meeting)}",
-            f"Plats: {where_text(meeting)}",
+            f"Plats: {where}",
             f"Mötesledare: {leader}",
         ]
         if meeting.questions:
-            lines += ["", "Frågeställningar:"] + [f"- {q}" for q in meeting.questions]
+            lines += ["", "Frågeställningar:"] + [f"- {outward(q)}" for q in meeting.questions]
         if with_link:
             lines += [
                 "",
@@ -373,10 +385,10 @@ class Notifier:
             description=body,
             starts_at=meeting.starts_at,
             ends_at=meeting.ends_at,
-            location=where_text(meeting),
+            location=where,
             organizer=self.mail_from,
             attendee_email=participant.email,
-            attendee_name=participant.name,
+            attendee_name=name,
             now=now,
         )
         return {
@@ -385,7 +397,7 @@ class Notifier:
             "invitation_id": invitation.id,
             "kind": kind,
             "to_address": participant.email,
-            "to_name": participant.name,
+            "to_name": name,
             "subject": subject,
             "body_text": body,
             "ics": ics,
