@@ -17,13 +17,15 @@ from .guards import GUARDS
 
 def evaluate_guards(ctx: TransitionContext, skip: frozenset[str] = frozenset()) -> list[str]:
     """All reasons the context's trigger may not fire (every guard runs, none short-circuits,
-    so the coordinator sees everything that is missing at once)."""
+    so the coordinator sees everything that is missing at once), each stated once: guards
+    that need the same thing (a planned meeting, a plan) give the same text for it, and the
+    reason is listed once however many guards found it missing."""
     assert ctx.trigger is not None
-    reasons: list[str] = []
+    reasons: dict[str, None] = {}  # ordered, without repeats
     for name in ctx.trigger.guards:
         if name not in skip:
-            reasons.extend(GUARDS[name](ctx))
-    return reasons
+            reasons.update(dict.fromkeys(GUARDS[name](ctx)))
+    return list(reasons)
 
 
 def _guards_pass(event: EventData) -> bool:
