@@ -82,7 +82,9 @@ def test_a_meeting_cannot_be_placed_at_a_protected_child_s_school_or_home(
     protect_child(builder)
     case = builder.case_in("forbered")
     with pytest.raises(ValidationError) as refused:
-        meetings.schedule_meeting(builder.session, case, builder.w.actor, builder.now, _meeting(place))
+        meetings.schedule_meeting(
+            builder.session, case, builder.w.actor, builder.now, _meeting(place)
+        )
     assert "skyddade personuppgifter" in refused.value.errors["location"]
     builder.session.rollback()
     assert meetings.open_meeting(builder.session, case) is None

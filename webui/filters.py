@@ -10,7 +10,6 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from sip_engine import protection
-
 from sip_engine.clock import STOCKHOLM
 from sip_engine.models import PARTY_LABELS, Party, Role
 from sip_engine.services.cases import SIP_REASONS

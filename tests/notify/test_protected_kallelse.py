@@ -23,10 +23,8 @@ def test_the_kallelse_and_its_calendar_entry_never_name_the_school_or_address(
         calendar, text = _calendar(message)
         event = _event(calendar)
         ics = calendar.to_ical().decode("utf-8")
-        seen = "\n".join(
-            [text, str(event["DESCRIPTION"]), str(event["LOCATION"]), ics, str(message["To"])]
-            + [str(message["Subject"])]
-        )
+        parts = [text, str(event["DESCRIPTION"]), str(event["LOCATION"]), ics]
+        seen = "\n".join([*parts, str(message["To"]), str(message["Subject"])])
         assert f"- Hur kan {SCHOOL_LABEL} anpassa skoldagen?" in text
         assert f"Hur kan {SCHOOL_LABEL} anpassa skoldagen?" in str(event["DESCRIPTION"])
         for secret in SECRETS:

@@ -22,7 +22,7 @@ def _assert_outward(page: str) -> None:
 def test_the_unit_s_coordinator_sees_school_and_address(
     coordinator_client: FlaskClient, mail_builder: CaseBuilder
 ) -> None:
-    case, people = protected_case_in_kalla(mail_builder)
+    case, _people = protected_case_in_kalla(mail_builder)
     page = coordinator_client.get(f"/arenden/{case.id}").get_data(as_text=True)
     assert ADDRESS in page
     assert f"<dd>{SCHOOL}</dd>" in page  # the child's school
@@ -33,7 +33,7 @@ def test_the_unit_s_coordinator_sees_school_and_address(
 def test_a_participant_of_another_organisation_sees_skolan(
     client: FlaskClient, mail_builder: CaseBuilder
 ) -> None:
-    case, people = protected_case_in_kalla(mail_builder)
+    case, _people = protected_case_in_kalla(mail_builder)
     login(client, "bup")  # BUP takes part and the consent covers BUP: details are shown
     page = client.get(f"/arenden/{case.id}").get_data(as_text=True)
     assert "Alva Testsson" in page  # the details are there...
