@@ -360,8 +360,8 @@ def fire(case_id: int, trigger: str) -> ResponseReturnValue:
     except WorkflowError as error:
         session.rollback()
         case = case_or_404(case_id, "fire_trigger")
-        if not isinstance(error, NotPermitted | CaseConflict):
-            runtime().workflow.record_refusal(session, case, me, error)
+        # Every refusal, in a fresh transaction after the rollback (see record_refusal).
+        runtime().workflow.record_refusal(session, case, me, error)
         session.commit()
         flash(error.message, "error")
         if len(error.reasons) > 1:
@@ -375,6 +375,15 @@ def fire(case_id: int, trigger: str) -> ResponseReturnValue:
 
 
 # ---------------------------------------------------------------------------- edit forms
+
+
+def _record_refusal(case_id: int, error: WorkflowError) -> None:
+    """A refused edit in the history, written and committed after the rollback (the form's
+    endpoint names what was refused)."""
+    session = db()
+    case = case_or_404(case_id, "edit_form")
+    runtime().workflow.record_refusal(session, case, actor(), error, action=request.endpoint)
+    session.commit()
 
 
 def _edit(
@@ -412,8 +421,11 @@ def _edit(
         except CaseConflict as exc:
             session.rollback()
             conflict, status = exc.message, 409
+            _record_refusal(case_id, exc)
         except (CaseClosed, NotPermitted) as exc:
             session.rollback()
+            if isinstance(exc, NotPermitted):
+                _record_refusal(case_id, exc)
             flash(str(exc), "error")
             return redirect(url_for("cases.show", case_id=case_id)), 303
         else:

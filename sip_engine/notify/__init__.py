@@ -28,6 +28,7 @@ from sip_engine.models import (
     Participant,
     ParticipantKind,
 )
+from sip_engine.protection import protected_text
 from sip_engine.writes import attach_written
 
 from .ical import build_ics, meeting_uid
@@ -366,21 +367,32 @@ class Notifier:
         with_link: bool,
     ) -> dict[str, Any]:
         """An outbox row: the e-mail to one participant about a meeting, with its iCalendar
-        file."""
+        file.
+
+        Mail and calendar leave the system: every free text in them (names, place,
+        frågeställningar) is shown as to someone outside the case's unit
+        (:func:`sip_engine.protection.protected_text`), so a protected child's school and
+        address never reach them."""
         assert participant.email
-        leader = meeting.leader.name if meeting.leader else "sammankallande samordnare"
+
+        def outward(text: str) -> str:
+            return protected_text(case, text, None)
+
+        name = outward(participant.name)
+        where = outward(where_text(meeting))
+        leader = outward(meeting.leader.name) if meeting.leader else "sammankallande samordnare"
         lines = [
-            f"Hej {participant.name},",
+            f"Hej {name},",
             "",
             lead,
             "",
             f"Ärende: {case.reference}",
             f"Tid: {when_text(meeting)}",
-            f"Plats: {where_text(meeting)}",
+            f"Plats: {where}",
             f"Mötesledare: {leader}",
         ]
         if meeting.questions:
-            lines += ["", "Frågeställningar:"] + [f"- {q}" for q in meeting.questions]
+            lines += ["", "Frågeställningar:"] + [f"- {outward(q)}" for q in meeting.questions]
         if with_link:
             lines += [
                 "",
@@ -402,10 +414,10 @@ class Notifier:
             description=body,
             starts_at=meeting.starts_at,
             ends_at=meeting.ends_at,
-            location=where_text(meeting),
+            location=where,
             organizer=self.mail_from,
             attendee_email=participant.email,
-            attendee_name=participant.name,
+            attendee_name=name,
             now=now,
         )
         row["ics"], row["ics_method"] = ics, method
@@ -433,7 +445,8 @@ class Notifier:
             "invitation_id": invitation.id if invitation is not None else None,
             "kind": kind,
             "to_address": participant.email,
-            "to_name": participant.name,
+            # Outward, as everything in a mail (a protected child's school never in a name).
+            "to_name": protected_text(case, participant.name, None),
             "subject": subject,
             "body_text": body,
             "ics": None,

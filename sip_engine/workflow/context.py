@@ -12,12 +12,14 @@ from typing import Any
 
 from sqlalchemy import Integer, bindparam, select
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from sip_engine.clock import local_date
 from sip_engine.consent_rules import Subject
 from sip_engine.models import (
     Base,
     Case,
+    Child,
     Consent,
     Invitation,
     Meeting,
@@ -97,8 +99,10 @@ class TransitionContext:
     def child(self) -> Subject:
         """The case's child as the consent rule reads it: birth date and vårdnadshavare."""
         rows = self.session.execute(_CHILD, {"child_id": self.case.child_id}).all()
+        # The case holds its child from here (the session alone keeps it only weakly).
+        set_committed_value(self.case, "child", rows[0].Child)
         return Subject(
-            birth_date=rows[0].birth_date,
+            birth_date=rows[0].Child.birth_date,
             guardians=tuple(
                 (row.relative_id, row.name)
                 for row in rows
@@ -151,9 +155,12 @@ _CONSENTS = (
 )
 _CHILD_TABLE = Base.metadata.tables["child"]
 _RELATIVE = Base.metadata.tables["relative"]
+# The child as an entity (not only its birth date): the same one statement, and the child is
+# then in the session, so the kallelse's protection rule (sip_engine.protection, which reads
+# ``case.child``) costs no query of its own.
 _CHILD = (
     select(
-        _CHILD_TABLE.c.birth_date,
+        Child,
         _RELATIVE.c.id.label("relative_id"),
         _RELATIVE.c.name,
         _RELATIVE.c.kind,

@@ -34,6 +34,11 @@ GUARDS: dict[str, Guard] = {}
 # options skips them, firing runs them.
 INPUT_GUARDS = frozenset({"close_reason_given"})
 
+# What several guards need, said in one text each (evaluate_guards lists a text once).
+NO_MEETING = "Inget möte är planerat."
+NO_OPEN_MEETING = "Inget möte pågår."
+NO_PLAN = "Ingen plan är påbörjad för mötet."
+
 # A meeting may be opened in the system this long before its booked start.
 MEETING_EARLY_START = timedelta(hours=1)
 
@@ -94,7 +99,7 @@ def child_voice_recorded(ctx: TransitionContext) -> list[str]:
 def has_question(ctx: TransitionContext) -> list[str]:
     meeting = ctx.open_meeting
     if meeting is None:
-        return ["Inget möte är planerat."]
+        return [NO_MEETING]
     if not any(q.strip() for q in meeting.questions or []):
         return ["Mötet behöver minst en frågeställning."]
     return []
@@ -104,7 +109,7 @@ def has_question(ctx: TransitionContext) -> list[str]:
 def meeting_in_future(ctx: TransitionContext) -> list[str]:
     meeting = ctx.open_meeting
     if meeting is None:
-        return ["Inget möte är planerat."]
+        return [NO_MEETING]
     if meeting.starts_at <= ctx.now:
         return [f"Mötestiden ({_fmt_time(ctx)}) har redan passerat; välj en ny tid."]
     return []
@@ -114,7 +119,7 @@ def meeting_in_future(ctx: TransitionContext) -> list[str]:
 def meeting_time_reached(ctx: TransitionContext) -> list[str]:
     meeting = ctx.open_meeting
     if meeting is None:
-        return ["Inget möte är planerat."]
+        return [NO_MEETING]
     if ctx.now < meeting.starts_at - MEETING_EARLY_START:
         return [f"Mötet börjar {_fmt_time(ctx)}; det kan startas tidigast en timme före."]
     return []
@@ -183,7 +188,7 @@ def consent_revoked_or_expired(ctx: TransitionContext) -> list[str]:
 def attendance_recorded(ctx: TransitionContext) -> list[str]:
     meeting = ctx.open_meeting
     if meeting is None:
-        return ["Inget möte pågår."]
+        return [NO_OPEN_MEETING]
     recorded = {a.participant_id for a in meeting.attendance}
     missing = [p.name for p in ctx.participants if p.id not in recorded]
     if not meeting.attendance:
@@ -197,7 +202,7 @@ def attendance_recorded(ctx: TransitionContext) -> list[str]:
 def plan_has_insats(ctx: TransitionContext) -> list[str]:
     plan = ctx.draft_plan
     if plan is None:
-        return ["Ingen plan är påbörjad för mötet."]
+        return [NO_PLAN]
     if not plan.insatser:
         return ["Planen saknar insatser."]
     return []
@@ -207,7 +212,7 @@ def plan_has_insats(ctx: TransitionContext) -> list[str]:
 def plan_has_lead_and_samordningsansvarig(ctx: TransitionContext) -> list[str]:
     plan = ctx.draft_plan
     if plan is None:
-        return ["Ingen plan är påbörjad för mötet."]
+        return [NO_PLAN]
     named = None
     if plan.samordningsansvarig_participant_id is not None:
         named = ctx.session.get(Participant, plan.samordningsansvarig_participant_id)
@@ -222,7 +227,7 @@ def plan_has_lead_and_samordningsansvarig(ctx: TransitionContext) -> list[str]:
 def follow_up_in_future(ctx: TransitionContext) -> list[str]:
     plan = ctx.draft_plan
     if plan is None:
-        return ["Ingen plan är påbörjad för mötet."]
+        return [NO_PLAN]
     if plan.next_follow_up is None:
         return ["Planen saknar datum för nästa uppföljning."]
     if plan.next_follow_up <= ctx.today:
