@@ -78,7 +78,7 @@ def test_the_plan_cannot_be_adopted_after_consent_is_revoked_in_the_meeting(
         builder.engine.fire(builder.session, case, "anta_plan", builder.w.actor)
     builder.session.rollback()
     assert "”Anta planen och gå till uppföljning” går inte ännu" in raised.value.message
-    assert CONSENT_LAPSED_WAYS_ON in raised.value.message
+    assert CONSENT_LAPSED_WAYS_ON in raised.value.reasons
     assert builder.session.get_one(Case, case.id).state == "mote"
 
 
