@@ -24,6 +24,7 @@ from sip_engine.models import (
     Answer,
     Base,
     Case,
+    Child,
     Invitation,
     Meeting,
     ParticipantKind,
@@ -33,6 +34,7 @@ from sip_engine.models import (
     Role,
     User,
 )
+from sip_engine.models.people import birthday
 from sip_engine.workflow.definition import ReminderRule, WorkflowDefinition
 from sip_engine.workflow.registry import WorkflowRegistry
 
@@ -94,7 +96,7 @@ class _Facts:
         # Facts the caller has read already (meeting, invitations, consent): they stand in for
         # the cached properties of the same names, so they are not read again.
         for name, value in (known or {}).items():
-            if name not in ("meeting", "invitations", "consent"):
+            if name not in ("meeting", "invitations", "consent", "birth_date"):
                 raise ValueError(f"unknown reminder fact {name}")
             self.__dict__[name] = value
 
@@ -118,6 +120,10 @@ class _Facts:
             _FIRST_ENDING_CONSENT, {"case_id": self.case.id, "today": self.today}
         ).first()
         return row
+
+    @cached_property
+    def birth_date(self) -> date:
+        return self.session.execute(_BIRTH_DATE, {"child_id": self.case.child_id}).scalar_one()
 
     def managers(self) -> list[User]:
         return list(
@@ -156,6 +162,7 @@ _FIRST_ENDING_CONSENT = (
     .order_by(_CONSENT_TABLE.c.valid_until, _CONSENT_TABLE.c.id)
     .limit(1)
 )
+_BIRTH_DATE = select(Child.birth_date).where(Child.id == bindparam("child_id", type_=Integer))
 # Placement reminders share the case id; their own sync (placement_reminders) reconciles them.
 _REMINDER_TABLE: Table = Base.metadata.tables["reminder"]
 _REMINDER_ROWS = select(
@@ -176,9 +183,12 @@ _CHANGE_REMINDER = (
 )
 
 
-def _anchor(rule: ReminderRule, case: Case, facts: _Facts) -> tuple[datetime, str] | None:
+def _anchor(
+    rule: ReminderRule, case: Case, facts: _Facts, definition: WorkflowDefinition
+) -> tuple[datetime, str] | None:
     """The moment the rule counts from, and a reference that changes when it moves for a new
-    reason (a new meeting version, a new plan): then it is a new reminder."""
+    reason (a new meeting version, a new plan): then it is a new reminder. (A corrected birth
+    date is no new reason: the same reminder moves.)"""
     if rule.anchor == "state_entered":
         return case.state_entered_at, f"s{case.state}@{case.state_entered_at:%Y%m%dT%H%M%S}"
     meeting = facts.meeting if rule.anchor in ("meeting_called", "meeting_start") else None
@@ -190,6 +200,8 @@ def _anchor(rule: ReminderRule, case: Case, facts: _Facts) -> tuple[datetime, st
         return _at_local(facts.plan.next_follow_up), f"p{facts.plan.version_no}"
     if rule.anchor == "consent_expires" and facts.consent:
         return _at_local(facts.consent.valid_until), f"c{facts.consent.id}"
+    if rule.anchor == "leaves_target_group" and definition.max_age is not None:
+        return _at_local(birthday(facts.birth_date, definition.max_age + 1)), "age"
     return None
 
 
@@ -207,7 +219,7 @@ def wanted_reminders(
     for rule in definition.reminders:
         if case.state not in rule.states:
             continue
-        anchor = _anchor(rule, case, facts)
+        anchor = _anchor(rule, case, facts, definition)
         if anchor is None:
             continue
         moment, ref = anchor

@@ -287,6 +287,15 @@ def register_placement(
         errors["start_date"] = "Startdatum kan ligga högst ett år fram i tiden."
     _validate_contact(session, errors, "vardcentral", data.vardcentral)
     _validate_contact(session, errors, "tandvard", data.tandvard)
+    sip = registry.latest("sip")
+    child = session.get(Child, data.child_id)
+    if child is None:
+        errors["child_id"] = "Barnet finns inte."
+    elif (age := cases.age_above_target_group(sip, child.birth_date, today)) is not None:
+        errors["child_id"] = (
+            f"Den unga är {age} år. Placeringar registreras här för barn och unga "
+            f"0–{sip.max_age} år."
+        )
     unit_id = actor.organisation_id
     assert unit_id is not None
     if errors:
@@ -297,7 +306,7 @@ def register_placement(
     if case is None:
         case = cases.open_case(
             session,
-            registry.latest("sip"),
+            sip,
             actor,
             now,
             cases.NewCase(

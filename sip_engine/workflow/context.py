@@ -163,7 +163,8 @@ class TransitionContext:
     def reminder_facts(self) -> dict[str, Any]:
         """What the reminder rules would read that this transition has read already (after
         its actions): the open meeting if it is still open, its invitations if an action
-        read them all, and the consent that ends first if the consents were read. The
+        read them all, the consent that ends first if the consents were read, and the
+        child's birth date if the child was read. The
         reminders' sync then does not read them again."""
         known: dict[str, Any] = {}
         meeting = self.__dict__.get("open_meeting")
@@ -176,6 +177,8 @@ class TransitionContext:
                 c for c in self.consents if c.revoked_at is None and c.valid_until >= self.today
             ]
             known["consent"] = min(ending, key=lambda c: (c.valid_until, c.id), default=None)
+        if "child" in self.__dict__:
+            known["birth_date"] = self.child.birth_date
         return known
 
     @cached_property
