@@ -72,8 +72,6 @@ EXAM_LEGAL_BASIS = "OSL 10 kap. 28 §"
 EXAM_OFFER_DEADLINE = "tid_erbjuden"
 # States in which a placement is ongoing and its examinations are to be requested.
 STARTED_STATES = frozenset({"under", "infor_avslut", "efter", "avslutad"})
-# A placement not yet ended: före, under or inför avslut (one per child, see the model).
-ONGOING_STATES = frozenset(CURRENT_PLACEMENT_STATES)
 EXAM_DONE_STATES = frozenset({"genomford", "utlatande_mottaget"})
 EXAM_FINAL_STATES = frozenset({"utlatande_mottaget", "obehovlig"})
 KIND_EXAM_NOTICE = "halsoundersokning"
