@@ -38,6 +38,7 @@ from sip_engine.models import (
     User,
     samordningsansvarig_in,
 )
+from sip_engine.models.people import birthday
 from sip_engine.workflow.definition import ReminderRule, WorkflowDefinition
 from sip_engine.workflow.registry import WorkflowRegistry
 
@@ -186,9 +187,12 @@ _CHANGE_REMINDER = (
 )
 
 
-def _anchor(rule: ReminderRule, case: Case, facts: _Facts) -> tuple[datetime, str] | None:
+def _anchor(
+    rule: ReminderRule, case: Case, facts: _Facts, definition: WorkflowDefinition
+) -> tuple[datetime, str] | None:
     """The moment the rule counts from, and a reference that changes when it moves for a new
-    reason (a new meeting version, a new plan): then it is a new reminder."""
+    reason (a new meeting version, a new plan): then it is a new reminder. (A corrected birth
+    date is no new reason: the same reminder moves.)"""
     if rule.anchor == "state_entered":
         return case.state_entered_at, f"s{case.state}@{case.state_entered_at:%Y%m%dT%H%M%S}"
     meeting = facts.meeting if rule.anchor in ("meeting_called", "meeting_start") else None
@@ -201,6 +205,8 @@ def _anchor(rule: ReminderRule, case: Case, facts: _Facts) -> tuple[datetime, st
     if rule.anchor == "consent_expires" and facts.consent_complete_until:
         ends = facts.consent_complete_until
         return _at_local(ends), f"c{ends:%Y%m%d}"
+    if rule.anchor == "leaves_target_group" and definition.max_age is not None:
+        return _at_local(birthday(facts.subject.birth_date, definition.max_age + 1)), "age"
     return None
 
 
@@ -218,7 +224,7 @@ def wanted_reminders(
     for rule in definition.reminders:
         if case.state not in rule.states:
             continue
-        anchor = _anchor(rule, case, facts)
+        anchor = _anchor(rule, case, facts, definition)
         if anchor is None:
             continue
         moment, ref = anchor

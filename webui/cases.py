@@ -208,6 +208,7 @@ def new_case() -> ResponseReturnValue:
         raised_on = f.day("raised_on", required="Ange datum.")
         area_id = f.integer("nosam_area_id", required="Välj NOSAM-område.")
         involved = f.integers("involved")
+        confirm_age = f.flag("confirm_age")
         if not reasons:
             f.errors["reasons"] = "Välj minst ett skäl till SIP."
         if not identity and birth is None:
@@ -244,6 +245,7 @@ def new_case() -> ResponseReturnValue:
                         raised_by_organisation_id=raised_org,
                         raised_by_name=raised_name or None,
                         involved_organisation_ids=involved,
+                        confirm_age=confirm_age,
                     ),
                 )
             except ValidationError as exc:

@@ -31,6 +31,7 @@ from .notify import (
 from .organisation import NosamArea, Organisation
 from .people import Child, Professional, Relative
 from .placement import (
+    CURRENT_PLACEMENT_STATES,
     HEALTH_EXAM_PART_LABELS,
     PLACEMENT_BASIS_LABELS,
     PLACEMENT_FORM_LABELS,
@@ -52,6 +53,7 @@ from .security import AccessLog, LoginAttempt
 from .user import User
 
 __all__ = [
+    "CURRENT_PLACEMENT_STATES",
     "HEALTH_EXAM_PART_LABELS",
     "HUVUDMAN_PARTIES",
     "PARTY_LABELS",

@@ -26,6 +26,8 @@ REMINDER_ANCHORS = frozenset(
         "consent_expires",
         # placement workflow: each 6-monthly övervägande/omprövning date of the placement
         "review_date",
+        # the day the child leaves the workflow's target group (turns target_group.max_age + 1)
+        "leaves_target_group",
     }
 )
 REMINDER_RECIPIENTS = frozenset(
@@ -132,6 +134,9 @@ class WorkflowDefinition:
     legal_references: tuple[str, ...] = ()
     # Named deadlines in days (e.g. the health examination's time offered within 28 days).
     deadlines: Mapping[str, int] = field(default_factory=dict)
+    # The oldest age (in whole years) of the workflow's target group, e.g. 20 for "0–20 years";
+    # None when the workflow has no upper age.
+    max_age: int | None = None
     source: str = "<memory>"
 
     @property
@@ -271,6 +276,15 @@ def parse_definition(
             raise fail(deadlines_raw, f"deadline '{key}': must be a whole number of days")
         deadlines[str(key)] = days
 
+    target_group = data.get("target_group") or {}
+    if not isinstance(target_group, Mapping):
+        raise fail(data, "workflow: 'target_group' must be a mapping")
+    max_age = target_group.get("max_age")
+    if max_age is not None and (
+        isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 0
+    ):
+        raise fail(target_group, "target_group: 'max_age' must be a whole number of years")
+
     reminders: list[ReminderRule] = []
     for entry in _as_list(data.get("reminders")):
         rule_id = str(require(entry, "id", "reminder"))
@@ -285,6 +299,8 @@ def parse_definition(
         anchor = str(require(entry, "anchor", context))
         if anchor not in REMINDER_ANCHORS:
             raise fail(entry, f"{context}: unknown anchor '{anchor}'")
+        if anchor == "leaves_target_group" and max_age is None:
+            raise fail(entry, f"{context}: anchor '{anchor}' needs target_group.max_age")
         offset = entry.get("offset_days")
         if not isinstance(offset, int):
             raise fail(entry, f"{context}: 'offset_days' must be a whole number of days")
@@ -324,6 +340,7 @@ def parse_definition(
         rules=tuple(rules),
         legal_references=tuple(str(r) for r in _as_list(data.get("legal_references"))),
         deadlines=deadlines,
+        max_age=max_age,
         source=source,
     )
 
