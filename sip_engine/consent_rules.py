@@ -33,6 +33,8 @@ from typing import Protocol
 
 import yaml
 
+from sip_engine.models.people import age_on, birthday
+
 
 class CasePart(enum.StrEnum):
     """The parts of a case a viewer may or may not see. Templates and services test these."""
@@ -177,10 +179,7 @@ class Subject:
     guardians: tuple[tuple[int, str], ...]
 
     def age_on(self, day: date) -> int:
-        years = day.year - self.birth_date.year
-        if (day.month, day.day) < (self.birth_date.month, self.birth_date.day):
-            years -= 1
-        return years
+        return age_on(self.birth_date, day)
 
 
 @dataclass(frozen=True)
@@ -346,11 +345,7 @@ def complete_until(
     changes = {c.valid_until + timedelta(days=1) for c in consents if c.revoked_at is None}
     changes |= {c.valid_from for c in consents if c.revoked_at is None}
     for age in (rules.age_of_own_consent, rules.child_view_from_age):
-        born = subject.birth_date
-        try:
-            changes.add(born.replace(year=born.year + age))
-        except ValueError:  # born on 29 February: the birthday is 1 March
-            changes.add(date(born.year + age, 3, 1))
+        changes.add(birthday(subject.birth_date, age))
     for day in sorted(d for d in changes if d > today):
         if reasons(consents, subject, organisations, day):
             return day - timedelta(days=1)

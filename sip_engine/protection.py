@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from sip_engine.models import Case, Organisation, Role
+from sip_engine.models import Case, Organisation
 
 if TYPE_CHECKING:
     from sip_engine.workflow import Actor
@@ -30,20 +30,13 @@ ADDRESS_LABEL = "skyddad adress"
 # its own too, when it is at least this long (shorter would hide ordinary words).
 _MIN_ADDRESS_PART = 5
 
-_UNIT_ROLES = frozenset({Role.SAMORDNARE, Role.CHEF})
-
 
 def sees_protected_identity(case: Case, viewer: Actor | None) -> bool:
     """Whether ``viewer`` may see the child's address and school: always for a child without
     protected identity; otherwise only the case's unit (its samordnare and chef)."""
     if not case.child.protected_identity:
         return True
-    return (
-        viewer is not None
-        and viewer.role in _UNIT_ROLES
-        and viewer.organisation_id is not None
-        and viewer.organisation_id == case.unit_id
-    )
+    return viewer is not None and viewer.works_in_unit(case.unit_id)
 
 
 def is_protected_school(case: Case, organisation: Organisation | int | None) -> bool:

@@ -42,11 +42,6 @@ def get_visible_case(session: Session, actor: Actor, case_id: int) -> Case | Non
     return session.scalars(visible_cases(actor).where(Case.id == case_id)).first()
 
 
-def is_case_unit(actor: Actor, case_unit_id: int) -> bool:
-    """The case's own unit (its samordnare and chef) sees all of it."""
-    return actor.role in (Role.SAMORDNARE, Role.CHEF) and actor.organisation_id == case_unit_id
-
-
 def visible_parts(session: Session, case: Case, actor: Actor, today: date) -> frozenset[CasePart]:
     """The parts of ``case`` the actor may see today (sip_engine.consent_rules)."""
     return parts_by_case(session, [case.id], actor, today).get(case.id, consent_rules.always())
@@ -66,7 +61,7 @@ def parts_by_case(
     parts: dict[int, frozenset[CasePart]] = {}
     pending: dict[int, int] = {}  # case id: child id
     for case_id, unit_id, child_id in rows:
-        if is_case_unit(actor, unit_id):
+        if actor.works_in_unit(unit_id):
             parts[case_id] = consent_rules.everything()
         elif actor.organisation_id is None or actor.role is not Role.DELTAGARE:
             parts[case_id] = consent_rules.always()

@@ -63,6 +63,11 @@ class Actor:
     def is_system(self) -> bool:
         return self.user_id is None
 
+    def works_in_unit(self, unit_id: int) -> bool:
+        """Whether the actor is a samordnare or chef of ``unit_id``: the unit that owns a case
+        sees all of it (consent and protected identity limit everyone else)."""
+        return self.role in (Role.SAMORDNARE, Role.CHEF) and self.organisation_id == unit_id
+
 
 @dataclass
 class TransitionContext:
