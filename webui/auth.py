@@ -8,7 +8,6 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from sqlalchemy import bindparam, select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -18,11 +17,12 @@ from sip_engine.services.auth import LoginThrottled, authenticate
 
 from . import login_manager
 from .context import WebUser, db, now, remote_addr
+from .forms import TextForm, parse_int
 
 bp = Blueprint("auth", __name__)
 
 
-class LoginForm(FlaskForm):
+class LoginForm(TextForm):
     username = StringField("Användarnamn", validators=[DataRequired(), Length(max=80)])
     password = PasswordField("Lösenord", validators=[DataRequired(), Length(max=200)])
 
@@ -47,10 +47,11 @@ _USER_WITH_UNIT = (
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> WebUser | None:
-    if not user_id.isdigit():
+    number = parse_int(user_id)
+    if number is None:
         return None
     # On the session's connection: plain values, no need for the ORM's execution path.
-    row = db().connection().execute(_USER_WITH_UNIT, {"user_id": int(user_id)}).first()
+    row = db().connection().execute(_USER_WITH_UNIT, {"user_id": number}).first()
     if row is None or not row.is_active:
         return None
     return WebUser(

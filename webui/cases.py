@@ -55,7 +55,7 @@ from .context import (
     require_role,
     runtime,
 )
-from .forms import FormReader, local_input
+from .forms import MAX_DB_INT, FormReader, local_input, parse_int
 
 bp = Blueprint("cases", __name__, url_prefix="/arenden")
 
@@ -112,27 +112,20 @@ def list_cases() -> ResponseReturnValue:
         abort(404)
     args = request.args
     definition = runtime().registry.latest("sip")
-    state = args.get("state") or None
-    if state and state not in definition.states:
-        state = None
-    reason = args.get("reason") or None
-    if reason and reason not in case_service.SIP_REASONS:
-        reason = None
+    # A filter that makes no sense is left out (the list shows what the rest selects).
+    f = FormReader(args)
+    state = f.choice("state", set(definition.states))
+    reason = f.choice("reason", set(case_service.SIP_REASONS))
     flt = CaseFilter(
         state=state,
-        nosam_area_id=int(args["area"]) if args.get("area", "").isdigit() else None,
-        coordinator_id=(
-            me.user_id
-            if args.get("mine") == "1"
-            else int(args["coordinator"])
-            if args.get("coordinator", "").isdigit()
-            else None
-        ),
+        nosam_area_id=f.integer("area"),
+        coordinator_id=me.user_id if args.get("mine") == "1" else f.integer("coordinator"),
         reason=reason,
         attention=args.get("attention") == "1",
-        search=(args.get("q") or "")[:100] or None,
+        search=f.text("q")[:100] or None,
         sort=args.get("sort", "opened_desc"),
-        page=int(args["page"]) if args.get("page", "").isdigit() else 1,
+        # A page beyond any count is no page (and its offset would overflow).
+        page=f.integer("page", minimum=1, maximum=MAX_DB_INT // CaseFilter.per_page) or 1,
     )
     session = db()
     page = search_cases(session, me, flt, now())
@@ -460,13 +453,14 @@ def participants(case_id: int) -> ResponseReturnValue:
         chosen_roles = f.choices("roles", roles)
         kind, _, raw_id = chosen.partition(":")
         common: dict[str, Any] = {"roles": chosen_roles, "expected_version": _version(f)}
-        if kind == "pro" and raw_id.isdigit():
+        person_id = parse_int(raw_id)
+        if kind == "pro" and person_id is not None:
             return participant_service.add_participant(
-                db(), case, actor(), now(), professional_id=int(raw_id), **common
+                db(), case, actor(), now(), professional_id=person_id, **common
             )
-        if kind == "rel" and raw_id.isdigit():
+        if kind == "rel" and person_id is not None:
             return participant_service.add_participant(
-                db(), case, actor(), now(), relative_id=int(raw_id), **common
+                db(), case, actor(), now(), relative_id=person_id, **common
             )
         return participant_service.add_participant(
             db(),
@@ -598,11 +592,18 @@ def revoke_consent(case_id: int, consent_id: int) -> ResponseReturnValue:
 def meeting(case_id: int) -> ResponseReturnValue:
     def save(case: Case, f: FormReader) -> object:
         starts = f.local_datetime("starts_at", required="Ange när mötet börjar.")
-        minutes = f.integer("duration", required="Ange mötets längd.") or 90
+        longest = meeting_service.MAX_MEETING_LENGTH // timedelta(minutes=1)
+        minutes = f.integer(
+            "duration",
+            required="Ange mötets längd.",
+            minimum=1,
+            maximum=longest,
+            message=f"Ange längden i hela minuter, från 1 till {longest}.",
+        )
         fmt = f.choice("format", {m.value for m in MeetingFormat}, required="Välj mötesform.")
         if f.errors:
             raise ValidationError(f.errors)
-        assert starts is not None and fmt is not None
+        assert starts is not None and fmt is not None and minutes is not None
         return meeting_service.schedule_meeting(
             db(),
             case,
