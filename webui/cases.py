@@ -330,14 +330,19 @@ def fire(case_id: int, trigger: str) -> ResponseReturnValue:
     case = case_or_404(case_id, "fire_trigger")
     f = FormReader(request.form)
     version = f.integer("version")
+    reason, reason_code = f.text("reason"), f.text("reason_code")
+    if f.errors:
+        for message in dict.fromkeys(f.errors.values()):
+            flash(message, "error")
+        return redirect(url_for("cases.show", case_id=case_id)), 303
     try:
         runtime().workflow.fire(
             session,
             case,
             trigger,
             me,
-            reason=f.text("reason") or None,
-            reason_code=f.text("reason_code") or None,
+            reason=reason or None,
+            reason_code=reason_code or None,
             expected_version=version,
         )
     except WorkflowError as error:
@@ -391,7 +396,8 @@ def _edit(
                 raise ValidationError(f.errors)
         except ValidationError as exc:
             session.rollback()
-            errors, status = exc.errors, 400
+            # The form's own errors first: a service refusing what it got says less.
+            errors, status = {**exc.errors, **f.errors}, 400
         except CaseConflict as exc:
             session.rollback()
             conflict, status = exc.message, 409

@@ -60,7 +60,7 @@ class IdConverter(BaseConverter):
     (``MAX_DB_INT``). Anything else does not match the route (a 404), instead of reaching the
     database as an integer it cannot take (a 500)."""
 
-    regex = r"[0-9]{1,%d}" % _MAX_DIGITS  # noqa: UP031 -- a regex, not a message
+    regex = rf"[0-9]{{1,{_MAX_DIGITS}}}"
     part_isolating = True
     weight = 50  # as Werkzeug's own number converters
 
