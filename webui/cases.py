@@ -460,6 +460,8 @@ def participants(case_id: int) -> ResponseReturnValue:
         kind, _, raw_id = chosen.partition(":")
         common: dict[str, Any] = {"roles": chosen_roles, "expected_version": _version(f)}
         person_id = parse_int(raw_id)
+        if kind in ("pro", "rel") and person_id is None:
+            raise ValidationError({"person": "Ogiltigt val."})
         if kind == "pro" and person_id is not None:
             return participant_service.add_participant(
                 db(), case, actor(), now(), professional_id=person_id, **common
@@ -468,15 +470,21 @@ def participants(case_id: int) -> ResponseReturnValue:
             return participant_service.add_participant(
                 db(), case, actor(), now(), relative_id=person_id, **common
             )
+        organisation_id = f.integer("organisation_id")
+        name = f.text("name", max_length=160)
+        email = f.text("email", max_length=254) or None
+        phone = f.text("phone", max_length=40) or None
+        if f.errors:
+            raise ValidationError(f.errors)
         return participant_service.add_participant(
             db(),
             case,
             actor(),
             now(),
-            organisation_id=f.integer("organisation_id"),
-            name=f.text("name", max_length=160),
-            email=f.text("email", max_length=254) or None,
-            phone=f.text("phone", max_length=40) or None,
+            organisation_id=organisation_id,
+            name=name,
+            email=email,
+            phone=phone,
             **common,
         )
 

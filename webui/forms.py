@@ -113,7 +113,10 @@ class FormReader:
         if required and not value:
             self.errors[name] = required
         elif len(value) > max_length:
+            # Never handed on: a service would reach the database with it before the
+            # view looks at the errors (the form keeps what was typed).
             self.errors[name] = f"Högst {max_length} tecken."
+            return ""
         return value
 
     def lines(self, name: str) -> list[str]:
