@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -38,12 +38,15 @@ from sip_engine.models import (
     EventKind,
     HealthExamPart,
     Invitation,
+    MeetingFormat,
     PlacementBasis,
     PlacementForm,
     Role,
 )
 from sip_engine.notify import Notifier
+from sip_engine.services import meetings as meeting_service
 from sip_engine.services import placements as placement_service
+from sip_engine.services.common import ValidationError
 from sip_engine.workflow import WorkflowRegistry
 from webui.forms import DAY_RANGE_MESSAGE, MAX_DB_INT, FormReader, parse_int
 
@@ -566,7 +569,7 @@ def _get_rules(app: Flask) -> list[str]:
 
 
 @pytest.mark.parametrize("user", ["coordinator", "admin", "other_deltagare"])
-def test_paths_and_filters_beyond_64_bits_are_a_404_or_an_error_never_a_500(
+def test_paths_and_filters_out_of_range_are_a_404_or_left_out_never_a_500(
     user: str, app: Flask, client: FlaskClient, place: Place
 ) -> None:
     login(client, getattr(place.world, user).username)
@@ -804,3 +807,21 @@ def test_a_new_case_naming_an_organisation_that_does_not_exist_is_a_form_error(
     assert response.status_code == 400
     assert "Välj en skola i listan." in response.get_data(as_text=True)
     assert snapshot(db_engine) == before
+
+
+def test_the_meeting_service_refuses_a_meeting_longer_than_eight_hours(
+    builder: CaseBuilder,
+) -> None:
+    case = builder.case_in("forbered")
+    starts = builder.now + timedelta(days=7)
+    data = meeting_service.MeetingInput(
+        starts_at=starts,
+        ends_at=starts + meeting_service.MAX_MEETING_LENGTH + timedelta(minutes=1),
+        format=MeetingFormat.PA_PLATS,
+        location="Stadsdelshuset",
+    )
+    with pytest.raises(ValidationError) as refused:
+        meeting_service.schedule_meeting(builder.session, case, builder.w.actor, builder.now, data)
+    assert refused.value.errors == {"ends_at": "Ett möte kan vara högst 8 timmar (480 minuter)."}
+    data.ends_at = starts + meeting_service.MAX_MEETING_LENGTH
+    meeting_service.schedule_meeting(builder.session, case, builder.w.actor, builder.now, data)
