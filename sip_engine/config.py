@@ -30,6 +30,10 @@ class Settings:
     # No reminders at night: "HH:MM-HH:MM" in Stockholm time, "off" to send around the clock.
     quiet_hours: str | None = None
     scheduler_interval: float = 30.0
+    # How many reverse proxies in front of the web processes to believe: their
+    # X-Forwarded-For/-Proto/-Host give the client's address (throttling, the access log).
+    # 0: none, the headers are ignored (a client could set them to anything).
+    trusted_proxies: int = 0
 
 
 def default_instance_dir(env: Mapping[str, str]) -> Path:
@@ -57,6 +61,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         base_url=(env.get("SIP_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         quiet_hours=env.get("SIP_QUIET_HOURS"),
         scheduler_interval=float(env.get("SIP_SCHEDULER_INTERVAL") or 30),
+        trusted_proxies=_count("SIP_TRUSTED_PROXIES", env.get("SIP_TRUSTED_PROXIES")),
     )
 
 
@@ -73,6 +78,14 @@ def load_or_create_secret(settings: Settings) -> str:
     path.touch(mode=0o600)
     path.write_text(secret, encoding="utf-8")
     return secret
+
+
+def _count(name: str, value: str | None) -> int:
+    """A small whole number (0 when unset), or a clear error naming the setting."""
+    text = (value or "0").strip()
+    if not (text.isascii() and text.isdecimal()) or int(text) > 10:
+        raise ValueError(f"{name} ska vara ett heltal 0–10 (antal proxyer), inte {value!r}.")
+    return int(text)
 
 
 def _flag(value: str | None, *, default: bool) -> bool:

@@ -350,7 +350,7 @@ _TEXTS: dict[str, _Texts] = {
             ("Hälsoundersökning gjord inom fyra veckor", "Umgänge varannan helg"),
             ("Utlåtande från hälsoundersökningen återkopplat", "Fortsatt umgänge enligt plan"),
         ),
-        ("halsa", "skola", "social_situation", "insatser"),
+        ("halsa", "skola", "behov", "familj", "barnets_rost", "plan"),
     ),
     "skolfranvaro": _Texts(
         "Hög frånvaro från skolan sedan höstterminen; oro för måendet och sömnen.",
@@ -361,7 +361,7 @@ _TEXTS: dict[str, _Texts] = {
             ("Närvaro tre dagar i veckan", "Fast tid med mentorn varje måndag"),
             ("Närvaro fyra dagar i veckan", "Delta i idrotten igen"),
         ),
-        ("skola", "psykisk_halsa", "insatser"),
+        ("skola", "halsa", "plan"),
     ),
     "psykisk_ohalsa": _Texts(
         "Nedstämdhet och oro; har varit hemma från skolan i perioder. Familjen vill ha ett "
@@ -373,7 +373,7 @@ _TEXTS: dict[str, _Texts] = {
             ("Samtal på BUP varje vecka", "Sova minst åtta timmar de flesta nätter"),
             ("Samtal varannan vecka", "Tillbaka på heltid i skolan"),
         ),
-        ("psykisk_halsa", "skola", "insatser"),
+        ("halsa", "skola", "plan"),
     ),
     "funktionsnedsattning": _Texts(
         "Funktionsnedsättning som kräver samordnade anpassningar hemma och i förskola eller skola.",
@@ -384,7 +384,7 @@ _TEXTS: dict[str, _Texts] = {
             ("Bildstöd i vardagen hemma och i barngruppen", "Avlösare två kvällar i månaden"),
             ("Hjälpmedel utprovade", "Korttidsvistelse en helg i månaden"),
         ),
-        ("halsa", "skola", "insatser"),
+        ("halsa", "skola", "plan"),
     ),
     "missbruk": _Texts(
         "Oro för cannabisbruk; har slutat gå till gymnasiet regelbundet.",
@@ -395,7 +395,7 @@ _TEXTS: dict[str, _Texts] = {
             ("Samtal på ungdomsmottagningen varje vecka", "Klara kurserna den här terminen"),
             ("Drogfri i tre månader", "Sommarjobb genom kommunen"),
         ),
-        ("halsa", "psykisk_halsa", "social_situation"),
+        ("halsa", "behov", "familj", "barnets_rost"),
     ),
     "overgang_vuxen": _Texts(
         "Närmar sig vuxen ålder; behöver en planerad övergång från barn- till vuxenvård och "
@@ -407,7 +407,7 @@ _TEXTS: dict[str, _Texts] = {
             ("Överlämningsmöte med vuxenpsykiatrin", "Ansökan om aktivitetsersättning"),
             ("Första besök i vuxenpsykiatrin gjort", "Praktikplats via kommunen"),
         ),
-        ("psykisk_halsa", "insatser", "social_situation"),
+        ("halsa", "plan", "behov", "familj", "barnets_rost"),
     ),
     "vald_i_nara_relation": _Texts(
         "Har bevittnat våld i hemmet. Behov av trygghet i skolan och bearbetande samtal.",
@@ -418,7 +418,7 @@ _TEXTS: dict[str, _Texts] = {
             ("Stödsamtal varje vecka", "Trygg vuxen i skolan varje dag"),
             ("Avslutad samtalsserie", "Fortsatt kontakt med trygg vuxen"),
         ),
-        ("social_situation", "psykisk_halsa", "skola"),
+        ("behov", "familj", "barnets_rost", "halsa", "skola"),
     ),
     "somatisk_sjukdom": _Texts(
         "Typ 1-diabetes med svängande värden; behöver stöd i skolan och hemma.",
@@ -440,7 +440,7 @@ _TEXTS: dict[str, _Texts] = {
             ("Tolk vid alla möten", "Plats i förberedelseklass"),
             ("Studiehandledning på modersmålet", "Fritidsaktivitet varje vecka"),
         ),
-        ("social_situation", "skola", "halsa"),
+        ("behov", "familj", "barnets_rost", "skola", "halsa"),
     ),
 }
 

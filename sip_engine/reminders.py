@@ -12,20 +12,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cached_property, lru_cache
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import Date, Integer, Table, bindparam, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from sip_engine import consent_rules
 from sip_engine.calendar_se import add_working_days
 from sip_engine.clock import STOCKHOLM, local_date
 from sip_engine.models import (
     Answer,
     Base,
     Case,
+    Child,
+    Consent,
     Invitation,
     Meeting,
+    Participant,
     ParticipantKind,
     PlanVersion,
     Reminder,
@@ -72,17 +76,6 @@ def shift(anchor: datetime, rule: ReminderRule) -> datetime:
     return datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=STOCKHOLM)
 
 
-class EndingConsent(Protocol):
-    """The consent that ends first, as the consent rule reads it (a row of
-    ``_FIRST_ENDING_CONSENT``, or the transition's ``ConsentFact`` handed in as known)."""
-
-    @property
-    def id(self) -> int: ...
-
-    @property
-    def valid_until(self) -> date: ...
-
-
 class _Facts:
     """What the rules look at, loaded once per sync, and only when a rule of the case's
     current state asks for it (most states need one or two of these, not all)."""
@@ -91,10 +84,10 @@ class _Facts:
         self, session: Session, case: Case, today: date, known: dict[str, Any] | None = None
     ) -> None:
         self.session, self.case, self.today = session, case, today
-        # Facts the caller has read already (meeting, invitations, consent): they stand in for
-        # the cached properties of the same names, so they are not read again.
+        # Facts the caller has read already (meeting, invitations): they stand in for the
+        # cached properties of the same names, so they are not read again.
         for name, value in (known or {}).items():
-            if name not in ("meeting", "invitations", "consent"):
+            if name not in ("meeting", "invitations"):
                 raise ValueError(f"unknown reminder fact {name}")
             self.__dict__[name] = value
 
@@ -113,11 +106,33 @@ class _Facts:
         return self.session.scalars(_ADOPTED_PLAN, {"case_id": self.case.id}).first()
 
     @cached_property
-    def consent(self) -> EndingConsent | None:
-        row: EndingConsent | None = self.session.execute(
-            _FIRST_ENDING_CONSENT, {"case_id": self.case.id, "today": self.today}
-        ).first()
-        return row
+    def consents(self) -> list[Consent]:
+        return list(self.session.scalars(_CONSENTS, {"case_id": self.case.id}))
+
+    @cached_property
+    def subject(self) -> consent_rules.Subject:
+        child = self.session.scalars(_CHILD, {"child_id": self.case.child_id}).one()
+        return consent_rules.subject_of(child)
+
+    @cached_property
+    def consent_complete_until(self) -> date | None:
+        """The last day the consent stays complete for every organisation taking part (the
+        consent rule), or None when it is not complete today."""
+        organisations = {
+            p.organisation_id: p.name
+            for p in self.session.scalars(_PARTICIPANTS, {"case_id": self.case.id})
+            if p.organisation_id is not None and p.kind is not ParticipantKind.FAMILJ
+        }
+        return consent_rules.complete_until(
+            self.consents, self.subject, organisations.items(), self.today
+        )
+
+    def consent_complete_for(self, organisation_id: int | None, day: date) -> bool:
+        """Whether a participant of ``organisation_id`` may be written to about the meeting
+        on ``day``: only while the consent rule holds for their organisation."""
+        if organisation_id is None:
+            return False
+        return consent_rules.verdict(self.consents, self.subject, organisation_id, "", day).complete
 
     def managers(self) -> list[User]:
         return list(
@@ -144,17 +159,16 @@ _ADOPTED_PLAN = (
     .order_by(PlanVersion.version_no.desc())
     .limit(1)
 )
-# Its id and end date only, as a plain row: the rule reads nothing else.
-_CONSENT_TABLE: Table = Base.metadata.tables["consent"]
-_FIRST_ENDING_CONSENT = (
-    select(_CONSENT_TABLE.c.id, _CONSENT_TABLE.c.valid_until)
-    .where(
-        _CONSENT_TABLE.c.case_id == _CASE_ID,
-        _CONSENT_TABLE.c.revoked_at.is_(None),
-        _CONSENT_TABLE.c.valid_until >= bindparam("today", type_=Date),
-    )
-    .order_by(_CONSENT_TABLE.c.valid_until, _CONSENT_TABLE.c.id)
-    .limit(1)
+_CONSENTS = (
+    select(Consent).where(Consent.case_id == _CASE_ID).options(selectinload(Consent.organisations))
+)
+_CHILD = (
+    select(Child)
+    .where(Child.id == bindparam("child_id", type_=Integer))
+    .options(selectinload(Child.relatives))
+)
+_PARTICIPANTS = select(Participant).where(
+    Participant.case_id == _CASE_ID, Participant.removed_at.is_(None)
 )
 # Placement reminders share the case id; their own sync (placement_reminders) reconciles them.
 _REMINDER_TABLE: Table = Base.metadata.tables["reminder"]
@@ -188,8 +202,9 @@ def _anchor(rule: ReminderRule, case: Case, facts: _Facts) -> tuple[datetime, st
         return meeting.starts_at, f"m{meeting.id}v{meeting.sequence}"
     if rule.anchor == "follow_up_date" and facts.plan and facts.plan.next_follow_up:
         return _at_local(facts.plan.next_follow_up), f"p{facts.plan.version_no}"
-    if rule.anchor == "consent_expires" and facts.consent:
-        return _at_local(facts.consent.valid_until), f"c{facts.consent.id}"
+    if rule.anchor == "consent_expires" and facts.consent_complete_until:
+        ends = facts.consent_complete_until
+        return _at_local(ends), f"c{ends:%Y%m%d}"
     return None
 
 
@@ -259,6 +274,13 @@ def _expand(
         for invitation in facts.invitations:
             participant = invitation.participant
             if participant.removed_at is not None or not participant.email or meeting is None:
+                continue
+            # Nobody outside the consent is written to about the meeting (the consent rule,
+            # for the participant's organisation on the meeting's day; family members are the
+            # ones who consent).
+            if participant.kind is not ParticipantKind.FAMILJ and not facts.consent_complete_for(
+                participant.organisation_id, local_date(meeting.starts_at)
+            ):
                 continue
             if recipient == "unanswered_participants" and invitation.answer is not None:
                 continue

@@ -234,7 +234,15 @@ class CaseBuilder:
         s.commit()
         return result
 
-    def give_consent(self, case: Case, *, days: int = 365, orgs: list[int] | None = None) -> None:
+    def give_consent(
+        self,
+        case: Case,
+        *,
+        days: int = 365,
+        orgs: list[int] | None = None,
+        categories: list[str] | None = None,
+        guardian_ids: list[int] | None = None,
+    ) -> None:
         w, today = self.w, local_date(self.now)
         consent.record_consent(
             self.session,
@@ -246,8 +254,12 @@ class CaseBuilder:
                 organisation_ids=orgs or [w.unit.id, w.school.id, w.bup.id],
                 valid_from=today,
                 valid_until=today + timedelta(days=days),
-                information_categories=["skola", "psykisk_halsa"],
-                given_by_relative_ids=[g.id for g in w.child.guardians],
+                information_categories=(
+                    list(consent.information_categories()) if categories is None else categories
+                ),
+                given_by_relative_ids=(
+                    [g.id for g in w.child.guardians] if guardian_ids is None else guardian_ids
+                ),
                 child_view="Alva vill att skolan och BUP pratar med varandra.",
             ),
         )

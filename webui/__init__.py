@@ -17,6 +17,7 @@ from flask_wtf.csrf import CSRFProtect
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from sip_engine.clock import Clock
 from sip_engine.config import Settings, load_settings
@@ -76,6 +77,16 @@ def _install_template_gettext(app: Flask) -> None:
     )
 
 
+def content_security_policy(*, inline_styles: bool = False) -> str:
+    """The one Content-Security-Policy of every page. ``inline_styles`` only where a drawing
+    library writes <style> (the workflow diagram)."""
+    style_src = "'self' 'unsafe-inline'" if inline_styles else "'self'"
+    return (
+        f"default-src 'self'; img-src 'self' data:; style-src {style_src}; "
+        "script-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -106,6 +117,11 @@ def create_app(
     if test_config:
         app.config.update(test_config)
     app.extensions["sip_runtime"] = runtime
+    hops = runtime.settings.trusted_proxies
+    if hops:
+        # Behind that many trusted proxies the client's address and scheme come from their
+        # X-Forwarded-For/-Proto headers. Without the setting those headers are ignored.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -175,11 +191,7 @@ def create_app(
 
     @app.after_request
     def _security_headers(response: Any) -> Any:
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-            "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
-        )
+        response.headers.setdefault("Content-Security-Policy", content_security_policy())
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if request.endpoint not in ("static",):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from sqlalchemy import select
@@ -84,6 +84,30 @@ def toggle_user(user_id: int) -> ResponseReturnValue:
     db().commit()
     flash(f"{user.username}: {'aktiv' if user.is_active else 'inaktiverad'}.", "success")
     return redirect(url_for("admin.users")), 303
+
+
+@bp.route("/anvandare/<int:user_id>/losenord", methods=["GET", "POST"])
+@login_required
+def reset_password(user_id: int) -> ResponseReturnValue:
+    """A new password for a user; every session the user has ends with the old one."""
+    require_role(Role.ADMIN)
+    user = db().get(User, user_id)
+    if user is None:
+        abort(404)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            admin_service.set_password(db(), user, request.form.get("password", ""))
+        except ValidationError as exc:
+            db().rollback()
+            errors = exc.errors
+        else:
+            db().commit()
+            flash(f"{user.username}: nytt lösenord. Användaren är utloggad överallt.", "success")
+            return redirect(url_for("admin.users")), 303
+    return render_template("admin/password.html", user=user, errors=errors), (
+        400 if errors else 200
+    )
 
 
 @bp.route("/verksamheter", methods=["GET", "POST"])

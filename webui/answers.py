@@ -10,8 +10,11 @@ from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from sip_engine import consent_rules
+from sip_engine.clock import local_date
 from sip_engine.models import Answer, Organisation
 from sip_engine.notify.links import BadLink
+from sip_engine.services.access import organisation_verdict
 from sip_engine.services.answers import (
     AnswerInput,
     LinkExpired,
@@ -86,9 +89,15 @@ def answer(token: str) -> ResponseReturnValue:
         db().scalars(select(Organisation).order_by(Organisation.party, Organisation.name))
     )
     assert isinstance(opened, OpenInvitation)
+    sees = consent_rules.visible_parts(
+        organisation_verdict(
+            db(), opened.case, opened.participant.organisation_id, local_date(now())
+        )
+    )
     return render_template(
         "answers/answer.html",
         opened=opened,
+        sees=sees,
         errors=errors,
         values=values,
         saved=saved,

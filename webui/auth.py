@@ -13,10 +13,10 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from sip_engine.models import Organisation, User
-from sip_engine.services.auth import LoginThrottled, authenticate
+from sip_engine.services.auth import LoginThrottled, authenticate, end_sessions
 
 from . import login_manager
-from .context import WebUser, db, now, remote_addr
+from .context import WebUser, db, now, remote_addr, web_user
 from .forms import TextForm, parse_int
 
 bp = Blueprint("auth", __name__)
@@ -39,6 +39,7 @@ _USER_WITH_UNIT = (
         Organisation.name,
         User.professional_id,
         User.is_active,
+        User.session_generation,
     )
     .join(Organisation, Organisation.id == User.organisation_id)
     .where(User.id == bindparam("user_id"))
@@ -46,13 +47,17 @@ _USER_WITH_UNIT = (
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> WebUser | None:
-    number = parse_int(user_id)
-    if number is None:
+def _load_user(session_id: str) -> WebUser | None:
+    """The signed-in user of a session id ``"<user id>:<generation>"`` (WebUser.get_id), or
+    None when the session is over: the user is inactive, or signed out, was deactivated or got
+    a new password after this session began (each raises the generation, end_sessions)."""
+    raw_user_id, _, raw_generation = session_id.partition(":")
+    user_id, generation = parse_int(raw_user_id), parse_int(raw_generation)
+    if user_id is None or generation is None:
         return None
     # On the session's connection: plain values, no need for the ORM's execution path.
-    row = db().connection().execute(_USER_WITH_UNIT, {"user_id": number}).first()
-    if row is None or not row.is_active:
+    row = db().connection().execute(_USER_WITH_UNIT, {"user_id": user_id}).first()
+    if row is None or not row.is_active or row.session_generation != generation:
         return None
     return WebUser(
         id=row.id,
@@ -62,6 +67,7 @@ def _load_user(user_id: str) -> WebUser | None:
         organisation_id=row.organisation_id,
         organisation_name=row.name,
         professional_id=row.professional_id,
+        session_generation=row.session_generation,
     )
 
 
@@ -79,6 +85,7 @@ def login() -> ResponseReturnValue:
     form = LoginForm()
     error: str | None = None
     status = 200
+    retry_after: int | None = None
     if form.validate_on_submit():
         try:
             user = authenticate(
@@ -86,6 +93,7 @@ def login() -> ResponseReturnValue:
             )
         except LoginThrottled as exc:
             error, status = str(exc), 429
+            retry_after = exc.retry_after_seconds
         else:
             db().commit()  # the attempt is recorded whether or not it succeeded
             if user is None:
@@ -96,12 +104,16 @@ def login() -> ResponseReturnValue:
                 return redirect(_safe_next(request.args.get("next")))
     elif request.method == "POST":
         status = 400
-    return render_template("login.html", form=form, error=error), status
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+    return render_template("login.html", form=form, error=error), status, headers
 
 
 @bp.route("/logga-ut", methods=["POST"])
 @login_required
 def logout() -> ResponseReturnValue:
+    # Server-side: a copy of this session's cookie is refused from now on.
+    end_sessions(db(), web_user().id)
+    db().commit()
     logout_user()
     session.clear()
     flash(_("Du är utloggad."), "info")

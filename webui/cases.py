@@ -16,6 +16,7 @@ from flask_login import login_required
 from sqlalchemy import bindparam, select
 
 from sip_engine.clock import local_date
+from sip_engine.consent_rules import CasePart
 from sip_engine.models import (
     Case,
     CaseEvent,
@@ -23,6 +24,8 @@ from sip_engine.models import (
     ConsentForm,
     EventKind,
     FunctionRole,
+    Invitation,
+    Meeting,
     MeetingFormat,
     NosamArea,
     Organisation,
@@ -35,14 +38,15 @@ from sip_engine.models import (
     Role,
     User,
 )
+from sip_engine.services import access
+from sip_engine.services import answers as answer_service
 from sip_engine.services import cases as case_service
 from sip_engine.services import consent as consent_service
 from sip_engine.services import meetings as meeting_service
 from sip_engine.services import participants as participant_service
 from sip_engine.services import plans as plan_service
-from sip_engine.services.access import cases_with_details_allowed, consent_allows_details
 from sip_engine.services.common import CaseClosed, ValidationError
-from sip_engine.services.queries import CaseFilter, CaseRow, search_cases
+from sip_engine.services.queries import CaseFilter, search_cases
 from sip_engine.workflow import CaseConflict, NotPermitted, WorkflowError
 
 from .context import (
@@ -78,6 +82,8 @@ EVENT_LABELS = {
     EventKind.PLAN_ADOPTED: "Planen antogs",
     EventKind.CHILD_VOICE_RECORDED: "Barnets röst dokumenterades",
     EventKind.INVITATION_ANSWERED: "Svar på kallelse",
+    EventKind.SUBSTITUTE_HELD: "Ersättare väntar på godkännande (utanför samtycket)",
+    EventKind.SUBSTITUTE_DECIDED: "Beslut om ersättare",
     EventKind.PLACEMENT_REGISTERED: "Placering registrerades",
     EventKind.PLACEMENT_TRANSITION: "Placeringen bytte fas",
     EventKind.HEALTH_EXAM_CHANGED: "Hälsoundersökning",
@@ -143,13 +149,9 @@ def list_cases() -> ResponseReturnValue:
         areas=areas,
         reasons=case_service.SIP_REASONS,
         query=query,
-        details_allowed=_details_allowed(page.items),
+        sees=access.parts_by_case(db(), [c.id for c in page.items], me, local_date(now())),
         case_href=case_href_prefix(),
     )
-
-
-def _details_allowed(cases: list[CaseRow]) -> set[int]:
-    return cases_with_details_allowed(db(), [c.id for c in cases], actor(), local_date(now()))
 
 
 # ---------------------------------------------------------------------------- new case
@@ -264,7 +266,11 @@ def _case_context(case: Case) -> dict[str, Any]:
     session, me = db(), actor()
     workflow = runtime().workflow
     definition = workflow.definition_for(case)
-    details = consent_allows_details(session, case, me, local_date(now()))
+    sees = access.visible_parts(session, case, me, local_date(now()))
+    participants = case.active_participants
+    if CasePart.PARTICIPANTS not in sees:
+        # Without a complete consent: their own participation, not who else takes part.
+        participants = [p for p in participants if p.professional_id == me.professional_id]
     consents = list(
         session.scalars(select(Consent).where(Consent.case_id == case.id).order_by(Consent.id))
     )
@@ -296,9 +302,9 @@ def _case_context(case: Case) -> dict[str, Any]:
             for o in workflow.options(session, case, me)
             if me.role in definition.triggers[o.id].roles
         ],
-        "details": details,
+        "sees": sees,
         "can_edit": can_edit,
-        "participants": case.active_participants,
+        "participants": participants,
         "consents": consents,
         "meeting": meeting,
         "invitations": invitations,
@@ -542,12 +548,13 @@ def consent(case_id: int) -> ResponseReturnValue:
             valid_from=valid_from or local_date(now()),
             valid_until=valid_until or local_date(now()),
             information_categories=f.choices(
-                "information_categories", set(consent_service.INFORMATION_CATEGORIES)
+                "information_categories", set(consent_service.information_categories())
             ),
             given_by_relative_ids=f.integers("given_by"),
             given_by_young_person=f.flag("given_by_young_person"),
             child_view=f.text("child_view"),
             exclusions=f.text("exclusions"),
+            excluded_organisation_ids=f.integers("excluded_organisation_ids"),
         )
         if f.errors:
             raise ValidationError(f.errors)
@@ -564,6 +571,7 @@ def consent(case_id: int) -> ResponseReturnValue:
             "valid_from": today.isoformat(),
             "valid_until": (today + timedelta(days=365)).isoformat(),
             "organisation_ids": [str(i) for i in org_ids],
+            "information_categories": list(consent_service.information_categories()),
             "form": "skriftlig",
         }
 
@@ -571,7 +579,7 @@ def consent(case_id: int) -> ResponseReturnValue:
         return {
             "organisations": _organisations(),
             "relatives": case.child.guardians,
-            "categories": consent_service.INFORMATION_CATEGORIES,
+            "categories": consent_service.information_categories(),
         }
 
     return _edit(case_id, "cases/consent.html", save, extra, defaults, "Samtycket är registrerat.")
@@ -595,9 +603,55 @@ def revoke_consent(case_id: int, consent_id: int) -> ResponseReturnValue:
         lambda c: {
             "organisations": _organisations(),
             "relatives": c.child.guardians,
-            "categories": consent_service.INFORMATION_CATEGORIES,
+            "categories": consent_service.information_categories(),
         },
         success="Samtycket är återkallat. Uppgifter delas inte längre.",
+    )
+
+
+@bp.route("/<int:case_id>/ersattare/<int:invitation_id>", methods=["GET", "POST"])
+@login_required
+def substitute(case_id: int, invitation_id: int) -> ResponseReturnValue:
+    """A substitute held because the consent does not cover their organisation."""
+
+    def held(case: Case) -> Invitation:
+        invitation = db().get(Invitation, invitation_id)
+        meeting = db().get(Meeting, invitation.meeting_id) if invitation else None
+        if invitation is None or meeting is None or meeting.case_id != case.id:
+            abort(404)
+        return invitation
+
+    def save(case: Case, f: FormReader) -> object:
+        decision = f.choice("decision", {"godkann", "avsla"}, required="Välj ett beslut.")
+        if decision is None:
+            raise ValidationError(f.errors)
+        answer_service.decide_substitute(
+            db(),
+            runtime().notifier,
+            case,
+            actor(),
+            now(),
+            held(case),
+            approve=decision == "godkann",
+            expected_version=_version(f),
+        )
+        return None
+
+    def extra(case: Case) -> dict[str, Any]:
+        invitation = held(case)
+        request_ = invitation.substitute_request or {}
+        organisation_id = request_.get("organisation_id")
+        verdict = access.organisation_verdict(db(), case, organisation_id, local_date(now()))
+        return {
+            "invitation": invitation,
+            "substitute_organisation": db().get(Organisation, organisation_id)
+            if organisation_id
+            else None,
+            "consent_reasons": verdict.reasons if verdict else (),
+        }
+
+    return _edit(
+        case_id, "cases/substitute.html", save, extra, success="Beslutet om ersättaren är sparat."
     )
 
 

@@ -42,6 +42,8 @@ class WebUser(UserMixin):
     organisation_id: int
     organisation_name: str
     professional_id: int | None
+    # The user's session generation at sign-in; a session from an older one is over.
+    session_generation: int
 
     @classmethod
     def from_user(cls, user: User) -> WebUser:
@@ -53,10 +55,13 @@ class WebUser(UserMixin):
             organisation_id=user.organisation_id,
             organisation_name=user.organisation.name,
             professional_id=user.professional_id,
+            session_generation=user.session_generation,
         )
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session keeps: the user and the generation signed in with (Flask-Login's
+        alternative token; the user loader refuses it once the generation has moved on)."""
+        return f"{self.id}:{self.session_generation}"
 
     @property
     def actor(self) -> Actor:

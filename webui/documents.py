@@ -7,13 +7,15 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from sip_engine.clock import local_date
+from sip_engine.consent_rules import CasePart
 from sip_engine.models import Role
 from sip_engine.services import meetings as meeting_service
 from sip_engine.services import plans as plan_service
-from sip_engine.services.access import consent_allows_details
+from sip_engine.services.access import visible_parts
 from sip_engine.workflow import WorkflowDefinitionError
 from sip_engine.workflow.diagram import mermaid
 
+from . import content_security_policy
 from .context import actor, case_or_404, db, now, runtime
 from .forms import parse_int
 
@@ -25,7 +27,8 @@ bp = Blueprint("documents", __name__)
 def sip_document(case_id: int) -> ResponseReturnValue:
     case = case_or_404(case_id, "sip_document")
     me = actor()
-    if not consent_allows_details(db(), case, me, local_date(now())):
+    sees = visible_parts(db(), case, me, local_date(now()))
+    if CasePart.PLAN not in sees:
         abort(404)
     versions = plan_service.plan_versions(db(), case)
     wanted = request.args.get("version", "")
@@ -45,6 +48,7 @@ def sip_document(case_id: int) -> ResponseReturnValue:
         participants=participants,
         meeting=meeting,
         show_hidden_note=me.role in (Role.SAMORDNARE, Role.CHEF),
+        sees=sees,
         definition=runtime().workflow.definition_for(case),
     )
 
@@ -62,8 +66,5 @@ def workflow(name: str) -> ResponseReturnValue:
         )
     )
     # Mermaid writes <style> into the SVG it draws; allow inline styles on this page only.
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-        "script-src 'self'; frame-ancestors 'none'; form-action 'self'"
-    )
+    response.headers["Content-Security-Policy"] = content_security_policy(inline_styles=True)
     return response

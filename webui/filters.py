@@ -11,7 +11,7 @@ from flask_babel import get_locale
 from sip_engine.clock import STOCKHOLM
 from sip_engine.models import PARTY_LABELS, Party, Role
 from sip_engine.services.cases import SIP_REASONS
-from sip_engine.services.consent import INFORMATION_CATEGORIES
+from sip_engine.services.consent import information_categories
 from sip_engine.services.queries import ATTENTION_LABELS
 
 ROLE_LABELS = {
@@ -73,7 +73,7 @@ def register(app: Flask) -> None:
             "role_label": lambda role: ROLE_LABELS.get(role, str(role)),
             "party_label": lambda party: PARTY_LABELS.get(Party(party), str(party)),
             "reason_label": lambda code: SIP_REASONS.get(code, code),
-            "category_label": lambda code: INFORMATION_CATEGORIES.get(code, code),
+            "category_label": lambda code: information_categories().get(code, code),
             "function_role_label": lambda code: FUNCTION_ROLE_LABELS.get(code, code),
             "raised_by_label": lambda code: RAISED_BY_LABELS.get(str(code), str(code)),
             "participant_kind_label": lambda code: PARTICIPANT_KIND_LABELS.get(

@@ -5,9 +5,17 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from sip_engine.models import Case, Invitation, Meeting, OutboxMessage, Participant, Role
+from sip_engine.models import (
+    Case,
+    Invitation,
+    Meeting,
+    OutboxMessage,
+    OutboxStatus,
+    Participant,
+    Role,
+)
 from sip_engine.services.access import visible_cases
 
 from .context import actor, db, now, require_role, runtime
@@ -53,12 +61,24 @@ def my_meetings() -> ResponseReturnValue:
 @bp.route("/post")
 @login_required
 def local_mail() -> ResponseReturnValue:
-    """Without SMTP (the embedded demo) the outbox is the mailbox: show what would be sent."""
+    """Without SMTP (the embedded demo) the outbox is the mailbox: show what would be sent.
+
+    Each user sees the messages of the cases in their scope (``visible_cases``), bodies and
+    personal answer links included. The admin has no case in scope, so sees no message: only
+    how many are waiting, sent and failed, to tell that mail is flowing."""
     if runtime().settings.smtp_url:
         abort(404)
     require_role(Role.SAMORDNARE, Role.CHEF, Role.ADMIN)
     me = actor()
-    stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(100)
-    if me.role is not Role.ADMIN:
-        stmt = stmt.where(OutboxMessage.case_id.in_(visible_cases(me).with_only_columns(Case.id)))
-    return render_template("mail/local.html", messages=list(db().scalars(stmt)))
+    in_scope = OutboxMessage.case_id.in_(visible_cases(me).with_only_columns(Case.id))
+    messages = db().scalars(
+        select(OutboxMessage).where(in_scope).order_by(OutboxMessage.id.desc()).limit(100)
+    )
+    counts: dict[OutboxStatus, int] | None = None
+    if me.role is Role.ADMIN:
+        counts = {status: 0 for status in OutboxStatus}
+        for status, count in db().execute(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        ):
+            counts[status] = count
+    return render_template("mail/local.html", messages=list(messages), counts=counts)

@@ -36,6 +36,11 @@ class Consent(Base):
     child_view: Mapped[str | None] = mapped_column(Text)
     information_categories: Mapped[list[str]] = mapped_column(JSON, default=list)
     exclusions: Mapped[str | None] = mapped_column(Text)
+    # Organisations the giver explicitly excluded: never covered by this giver's consent,
+    # whatever else they named (sip_engine.consent_rules).
+    excluded_organisation_ids: Mapped[list[int]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
     valid_from: Mapped[date]
     valid_until: Mapped[date]
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
@@ -48,9 +53,6 @@ class Consent(Base):
         secondary=consent_organisation, order_by="Organisation.name"
     )
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
-
-    def is_valid_on(self, day: date) -> bool:
-        return self.revoked_at is None and self.valid_from <= day <= self.valid_until
 
     def covers(self, organisation_id: int) -> bool:
         return any(o.id == organisation_id for o in self.organisations)

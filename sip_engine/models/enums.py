@@ -104,6 +104,8 @@ class EventKind(enum.StrEnum):
     PLAN_ADOPTED = "plan_adopted"
     CHILD_VOICE_RECORDED = "child_voice_recorded"
     INVITATION_ANSWERED = "invitation_answered"
+    SUBSTITUTE_HELD = "substitute_held"
+    SUBSTITUTE_DECIDED = "substitute_decided"
     PLACEMENT_REGISTERED = "placement_registered"
     PLACEMENT_TRANSITION = "placement_transition"
     HEALTH_EXAM_CHANGED = "health_exam_changed"

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, str_enum
@@ -36,6 +37,10 @@ class Invitation(Base):
     answered_at: Mapped[datetime | None]
     answered_sequence: Mapped[int | None] = mapped_column(Integer)
     substitute_participant_id: Mapped[int | None] = mapped_column(ForeignKey("participant.id"))
+    # A substitute named through the link from an organisation the consent does not cover:
+    # held ({name, email, organisation_id, requested_at}) until the coordinator approves;
+    # nothing about the meeting is sent to them before that.
+    substitute_request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     participant: Mapped[Participant] = relationship(foreign_keys=[participant_id])
     substitute: Mapped[Participant | None] = relationship(foreign_keys=[substitute_participant_id])

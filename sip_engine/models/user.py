@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, str_enum
@@ -24,6 +24,9 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Where reminders and escalations for this user go (falls back to the professional's).
     email: Mapped[str | None] = mapped_column(String(254))
+    # Kept in the sign-in session and compared on every request: raising it ends every session
+    # the user has (sign-out, deactivation, a new password; services.auth.end_sessions).
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     organisation: Mapped[Organisation] = relationship()
     professional: Mapped[Professional | None] = relationship()

@@ -10,9 +10,11 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy import Connection, Select, false, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from sip_engine.models import AccessLog, Case, Consent, Participant, Role, consent_organisation
+from sip_engine import consent_rules
+from sip_engine.consent_rules import CasePart
+from sip_engine.models import AccessLog, Case, Child, Consent, Organisation, Participant, Role
 from sip_engine.workflow import Actor
 
 
@@ -40,38 +42,96 @@ def get_visible_case(session: Session, actor: Actor, case_id: int) -> Case | Non
     return session.scalars(visible_cases(actor).where(Case.id == case_id)).first()
 
 
-def consent_allows_details(session: Session, case: Case, actor: Actor, today: date) -> bool:
-    """Whether the actor may see the case's personal details (plan, child's voice, family).
-
-    The unit that owns the case always may; a participating professional only while a valid
-    consent names their organisation.
-    """
-    return case.id in cases_with_details_allowed(session, [case.id], actor, today)
+def is_case_unit(actor: Actor, case_unit_id: int) -> bool:
+    """The case's own unit (its samordnare and chef) sees all of it."""
+    return actor.role in (Role.SAMORDNARE, Role.CHEF) and actor.organisation_id == case_unit_id
 
 
-def cases_with_details_allowed(
+def visible_parts(session: Session, case: Case, actor: Actor, today: date) -> frozenset[CasePart]:
+    """The parts of ``case`` the actor may see today (sip_engine.consent_rules)."""
+    return parts_by_case(session, [case.id], actor, today).get(case.id, consent_rules.always())
+
+
+def parts_by_case(
     session: Session, case_ids: Sequence[int], actor: Actor, today: date
-) -> set[int]:
-    """Those of ``case_ids`` whose personal details the actor may see (see
-    :func:`consent_allows_details`), in one query for a whole list page."""
-    if actor.role in (Role.SAMORDNARE, Role.CHEF):
-        return set(case_ids)
-    if actor.organisation_id is None or not case_ids:
-        return set()
-    return set(
-        session.scalars(
-            select(Consent.case_id)
-            .distinct()
-            .join(consent_organisation, consent_organisation.c.consent_id == Consent.id)
-            .where(
-                Consent.case_id.in_(case_ids),
-                Consent.revoked_at.is_(None),
-                Consent.valid_from <= today,
-                Consent.valid_until >= today,
-                consent_organisation.c.organisation_id == actor.organisation_id,
-            )
+) -> dict[int, frozenset[CasePart]]:
+    """What the actor may see of each of ``case_ids``, for a whole list page at once: the
+    case's unit everything; a participant what a complete consent for their organisation
+    shows (the consent rule), else only what anyone in scope sees."""
+    if not case_ids:
+        return {}
+    rows = session.execute(
+        select(Case.id, Case.unit_id, Case.child_id).where(Case.id.in_(case_ids))
+    ).all()
+    parts: dict[int, frozenset[CasePart]] = {}
+    pending: dict[int, int] = {}  # case id: child id
+    for case_id, unit_id, child_id in rows:
+        if is_case_unit(actor, unit_id):
+            parts[case_id] = consent_rules.everything()
+        elif actor.organisation_id is None or actor.role is not Role.DELTAGARE:
+            parts[case_id] = consent_rules.always()
+        else:
+            pending[case_id] = child_id
+    if pending:
+        assert actor.organisation_id is not None
+        for case_id, found in verdicts(session, pending, actor.organisation_id, today).items():
+            parts[case_id] = consent_rules.visible_parts(found)
+    return parts
+
+
+def verdicts(
+    session: Session, children_by_case: dict[int, int], organisation_id: int, today: date
+) -> dict[int, consent_rules.Verdict]:
+    """The consent rule's verdict for one organisation on each case (case id: child id), with
+    the cases' consents and children read in a fixed number of statements."""
+    children = {
+        child.id: child
+        for child in session.scalars(
+            select(Child)
+            .where(Child.id.in_(set(children_by_case.values())))
+            .options(selectinload(Child.relatives))
         )
-    )
+    }
+    consents: dict[int, list[Consent]] = {case_id: [] for case_id in children_by_case}
+    for consent in session.scalars(
+        select(Consent)
+        .where(Consent.case_id.in_(list(children_by_case)))
+        .options(selectinload(Consent.organisations))
+    ):
+        consents[consent.case_id].append(consent)
+    organisation = session.get(Organisation, organisation_id)
+    name = organisation.name if organisation else ""
+    return {
+        case_id: consent_rules.verdict(
+            consents[case_id],
+            consent_rules.subject_of(children[child_id]),
+            organisation_id,
+            name,
+            today,
+        )
+        for case_id, child_id in children_by_case.items()
+    }
+
+
+def organisation_verdict(
+    session: Session, case: Case, organisation_id: int | None, day: date
+) -> consent_rules.Verdict | None:
+    """The consent rule's verdict for one organisation on one case (None: no organisation,
+    which no consent can cover)."""
+    if organisation_id is None:
+        return None
+    return verdicts(session, {case.id: case.child_id}, organisation_id, day)[case.id]
+
+
+def identified_cases(session: Session, actor: Actor, today: date) -> list[int]:
+    """The cases in the actor's scope whose child the actor may see (found by the child's
+    name or personnummer in a search); for a participant, their few cases."""
+    in_scope = list(session.scalars(visible_cases(actor).with_only_columns(Case.id)))
+    return [
+        case_id
+        for case_id, parts in parts_by_case(session, in_scope, actor, today).items()
+        if CasePart.CHILD in parts
+    ]
 
 
 def log_access(

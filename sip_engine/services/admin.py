@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from sip_engine.models import NosamArea, Organisation, Party, Professional, Role, User
 from sip_engine.passwords import hash_password
 
+from .auth import end_sessions
 from .common import ValidationError
 
 MIN_PASSWORD_LENGTH = 12
@@ -33,8 +34,8 @@ def create_user(
         errors["username"] = "Användarnamnet är upptaget."
     if not display_name.strip():
         errors["display_name"] = "Ange namn."
-    if len(password) < MIN_PASSWORD_LENGTH:
-        errors["password"] = f"Lösenordet måste ha minst {MIN_PASSWORD_LENGTH} tecken."
+    if password_error := _password_error(password):
+        errors["password"] = password_error
     if session.get(Organisation, organisation_id) is None:
         errors["organisation_id"] = "Välj verksamhet."
     if professional_id is not None and session.get(Professional, professional_id) is None:
@@ -57,9 +58,28 @@ def create_user(
     return user
 
 
+def _password_error(password: str) -> str | None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Lösenordet måste ha minst {MIN_PASSWORD_LENGTH} tecken."
+    return None
+
+
 def set_active(session: Session, user: User, active: bool) -> None:
+    """Activate or deactivate a user; deactivation ends every session they have, so
+    activating them again does not bring an old session back."""
+    if user.is_active and not active:
+        end_sessions(session, user.id)
     user.is_active = active
     session.flush()
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    """Give the user a new password (an admin's reset); every session they have ends."""
+    error = _password_error(password)
+    if error:
+        raise ValidationError({"password": error})
+    user.password_hash = hash_password(password)
+    end_sessions(session, user.id)
 
 
 def create_organisation(

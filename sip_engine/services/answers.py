@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from sip_engine.clock import local_date
 from sip_engine.models import (
     Answer,
     Case,
@@ -22,7 +23,8 @@ from sip_engine.reminders import sync_case_reminders
 from sip_engine.workflow import Actor
 from sip_engine.workflow.engine import record_event
 
-from .common import ValidationError
+from .access import organisation_verdict
+from .common import ValidationError, check_can_edit
 
 
 class LinkExpired(ValueError):
@@ -118,24 +120,31 @@ def record_answer(
         previous.removed_at = now  # the earlier substitute is no longer coming
         invitation.substitute = None
         notifier.withdraw(session, case, meeting, previous, now)
+    if data.answer is not Answer.ERSATTARE or (
+        invitation.substitute_request and invitation.substitute_request.get("email") != email
+    ):
+        invitation.substitute_request = None  # a held substitute no longer asked for
     invitation.answer = data.answer
     invitation.answer_reason = reason if data.answer is Answer.KOMMER_INTE else None
     invitation.answered_at = now
     invitation.answered_sequence = meeting.sequence
+    held = False
     if data.answer is Answer.ERSATTARE and invitation.substitute is None:
-        substitute = Participant(
-            case_id=case.id,
-            kind=opened.participant.kind,
-            organisation_id=organisation_id,
-            name=name,
-            email=email,
-            roles=[],
-            added_at=now,
+        verdict = organisation_verdict(
+            session, case, organisation_id, local_date(meeting.starts_at)
         )
-        session.add(substitute)
-        session.flush()
-        invitation.substitute = substitute
-        notifier.invite_substitute(session, case, meeting, substitute, now)
+        if verdict is not None and verdict.complete:
+            _add_substitute(session, notifier, opened, name, email, organisation_id, now)
+        else:
+            # The consent does not let this organisation take part: hold the substitute for
+            # the coordinator; nothing about the meeting goes to them until approved.
+            held = True
+            invitation.substitute_request = {
+                "name": name,
+                "email": email,
+                "organisation_id": organisation_id,
+                "requested_at": now.isoformat(),
+            }
     record_event(
         session,
         case,
@@ -147,8 +156,97 @@ def record_answer(
             "answer": data.answer.value,
             "meeting_id": meeting.id,
             "sequence": meeting.sequence,
+            **({"substitute_held": True} if held else {}),
         },
     )
+    if held:
+        record_event(
+            session,
+            case,
+            Actor.system(f"{opened.participant.name} (via personlig länk)"),
+            EventKind.SUBSTITUTE_HELD,
+            now,
+            details={"invitation_id": invitation.id, "organisation_id": organisation_id},
+        )
     session.flush()
     sync_case_reminders(session, case, now)  # an answer stops the reminders to that person
     return invitation
+
+
+def _add_substitute(
+    session: Session,
+    notifier: Notifier,
+    opened: OpenInvitation,
+    name: str,
+    email: str,
+    organisation_id: int | None,
+    now: datetime,
+) -> Participant:
+    """The substitute becomes a participant with an invitation (and a kallelse) of their own."""
+    substitute = Participant(
+        case_id=opened.case.id,
+        kind=opened.participant.kind,
+        organisation_id=organisation_id,
+        name=name,
+        email=email,
+        roles=[],
+        added_at=now,
+    )
+    session.add(substitute)
+    session.flush()
+    opened.invitation.substitute = substitute
+    notifier.invite_substitute(session, opened.case, opened.meeting, substitute, now)
+    return substitute
+
+
+def decide_substitute(
+    session: Session,
+    notifier: Notifier,
+    case: Case,
+    actor: Actor,
+    now: datetime,
+    invitation: Invitation,
+    *,
+    approve: bool,
+    expected_version: int | None = None,
+) -> None:
+    """The coordinator approves or rejects a substitute held because the consent did not
+    cover their organisation. Approval needs a complete consent for it on the meeting's day
+    (the one consent rule); a rejection leaves the invitation unanswered again, so the
+    reminders to the invited person resume."""
+    check_can_edit(session, case, actor, expected_version)
+    request = invitation.substitute_request
+    meeting = session.get(Meeting, invitation.meeting_id)
+    if request is None or meeting is None or meeting.case_id != case.id:
+        raise ValidationError({"substitute": "Det finns ingen ersättare som väntar på beslut."})
+    if not meeting.is_open:
+        raise ValidationError({"substitute": "Mötet är redan hållet eller inställt."})
+    organisation_id = request.get("organisation_id")
+    if approve:
+        verdict = organisation_verdict(
+            session, case, organisation_id, local_date(meeting.starts_at)
+        )
+        if verdict is None or not verdict.complete:
+            why = " ".join(verdict.reasons) if verdict else "Ersättaren saknar verksamhet."
+            raise ValidationError(
+                {"substitute": f"Samtycket omfattar inte ersättarens verksamhet: {why}"}
+            )
+        opened = OpenInvitation(invitation, meeting, case, invitation.participant)
+        _add_substitute(
+            session, notifier, opened, request["name"], request["email"], organisation_id, now
+        )
+    else:
+        invitation.answer = None
+        invitation.answered_at = None
+        invitation.answered_sequence = None
+    invitation.substitute_request = None
+    record_event(
+        session,
+        case,
+        actor,
+        EventKind.SUBSTITUTE_DECIDED,
+        now,
+        details={"invitation_id": invitation.id, "approved": approve},
+    )
+    session.flush()
+    sync_case_reminders(session, case, now)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from sip_engine.models import LoginAttempt, User
@@ -25,6 +26,11 @@ class LoginThrottled(Exception):
         super().__init__(f"För många misslyckade inloggningar. Försök igen om {minutes} minuter.")
         self.retry_after = retry_after
 
+    @property
+    def retry_after_seconds(self) -> int:
+        """Whole seconds until the lock lifts (at least 1), for an HTTP Retry-After header."""
+        return max(1, math.ceil(self.retry_after.total_seconds()))
+
 
 def _recent_failures(
     session: Session, column: InstrumentedAttribute[str], value: str, since: datetime
@@ -32,7 +38,9 @@ def _recent_failures(
     return list(
         session.scalars(
             select(LoginAttempt.at)
-            .where(column == value, LoginAttempt.at >= since, LoginAttempt.succeeded.is_(False))
+            # Strictly after: a failure counts for THROTTLE_WINDOW and not a moment longer,
+            # so the lock lifts exactly when LoginThrottled.retry_after says.
+            .where(column == value, LoginAttempt.at > since, LoginAttempt.succeeded.is_(False))
             .order_by(LoginAttempt.at)
         )
     )
@@ -70,3 +78,16 @@ def authenticate(
         user.password_hash = hash_password(password)
     session.flush()
     return user if ok else None
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """End every sign-in session of the user: the generation the sessions carry no longer
+    matches (checked on every request by the web UI's user loader). Used by sign-out,
+    deactivation and a new password."""
+    session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(session_generation=User.session_generation + 1)
+        .execution_options(synchronize_session="fetch")
+    )
+    session.flush()

@@ -5,22 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sip_engine import consent_rules
 from sip_engine.models import Case, Consent, ConsentForm, EventKind, Organisation, Relative
 from sip_engine.workflow import Actor
 
 from .common import ValidationError, check_can_edit, record_change
 
-# What kinds of information may be shared (domain.md §4). Codes stored, labels shown.
-INFORMATION_CATEGORIES: dict[str, str] = {
-    "halsa": "Hälsa och vård",
-    "skola": "Skolgång och lärande",
-    "social_situation": "Social situation och familj",
-    "insatser": "Pågående insatser",
-    "psykisk_halsa": "Psykisk hälsa",
-}
+
+def information_categories() -> dict[str, str]:
+    """What kinds of information a consent may name (code: label), from the consent data."""
+    return consent_rules.definition().labels
 
 
 @dataclass
@@ -34,6 +31,7 @@ class ConsentInput:
     given_by_young_person: bool = False
     child_view: str | None = None
     exclusions: str | None = None
+    excluded_organisation_ids: list[int] = field(default_factory=list)
 
 
 def record_consent(
@@ -57,9 +55,18 @@ def record_consent(
         errors["organisation_ids"] = "En vald verksamhet finns inte."
     if not data.information_categories:
         errors["information_categories"] = "Välj vilka slags uppgifter samtycket gäller."
-    unknown = [c for c in data.information_categories if c not in INFORMATION_CATEGORIES]
+    unknown = [c for c in data.information_categories if c not in information_categories()]
     if unknown:
         errors["information_categories"] = f"Okänd kategori: {', '.join(unknown)}."
+    excluded = set(data.excluded_organisation_ids)
+    if excluded & set(data.organisation_ids):
+        errors["excluded_organisation_ids"] = (
+            "En verksamhet kan inte både omfattas av och undantas från samtycket."
+        )
+    elif excluded and session.scalar(
+        select(func.count()).select_from(Organisation).where(Organisation.id.in_(excluded))
+    ) != len(excluded):
+        errors["excluded_organisation_ids"] = "En undantagen verksamhet finns inte."
     if data.valid_until < data.valid_from:
         errors["valid_until"] = "Slutdatumet ligger före startdatumet."
     if not data.given_by_relative_ids and not data.given_by_young_person:
@@ -78,6 +85,7 @@ def record_consent(
         child_view=(data.child_view or "").strip() or None,
         information_categories=sorted(set(data.information_categories)),
         exclusions=(data.exclusions or "").strip() or None,
+        excluded_organisation_ids=sorted(excluded),
         valid_from=data.valid_from,
         valid_until=data.valid_until,
         recorded_by_id=actor.user_id,
@@ -97,6 +105,8 @@ def record_consent(
             "form": data.form.value,
             "organisation_ids": sorted(o.id for o in organisations),
             "valid_until": data.valid_until.isoformat(),
+            "information_categories": sorted(set(data.information_categories)),
+            "excluded_organisation_ids": sorted(excluded),
         },
     )
     return consent

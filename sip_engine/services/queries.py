@@ -32,11 +32,12 @@ from sip_engine.models import (
     PlanVersion,
     Reminder,
     ReminderStatus,
+    Role,
 )
 from sip_engine.models.people import fold_for_search
 from sip_engine.workflow import Actor
 
-from .access import visible_cases
+from .access import identified_cases, visible_cases
 
 # What makes a case need attention (domain.md §6); the scheduler issue adds more.
 STALLED_AFTER = timedelta(days=3)
@@ -202,7 +203,7 @@ def _search_params(text: str) -> dict[str, str]:
 
 
 @cache
-def _search_condition(kind: str) -> ColumnElement[bool]:
+def _search_condition(kind: str, restricted: bool) -> ColumnElement[bool]:
     """The cases whose child's name or personnummer (by ``kind``), or whose reference,
     matches the search parameters (_search_params). The terms are parameters, so the
     statement is built once and no term is kept in memory.
@@ -212,6 +213,10 @@ def _search_condition(kind: str) -> ColumnElement[bool]:
     database then looks up only the cases of the matching children instead of reading every
     case in scope (about three times faster with 10,000 cases on SQLite). Every comparison is
     a plain LIKE the database evaluates itself (the name is stored folded, Child.search_name).
+
+    ``restricted``: a name or personnummer finds only the cases in ``identified_ids`` (those
+    whose child the actor may see: a complete consent); any other case is found by its
+    reference alone, so a search cannot confirm that a hidden child has a SIP.
     """
     other = aliased(Case)  # the subqueries' own copy, never correlated with the outer case
     if kind == SEARCH_BY_NUMBER:
@@ -226,12 +231,21 @@ def _search_condition(kind: str) -> ColumnElement[bool]:
     else:
         children = select(Child.id).where(Child.search_name.like(bindparam("search_name")))
     # A case number has digits enough to look like a personnummer: it is always looked for.
+    by_child = select(other.id).where(other.child_id.in_(children))
+    if restricted:
+        by_child = by_child.where(other.id.in_(bindparam("identified_ids", expanding=True)))
     return Case.id.in_(
         union_all(
-            select(other.id).where(other.child_id.in_(children)),
+            by_child,
             select(other.id).where(other.reference.like(bindparam("search_reference"))),
         )
     )
+
+
+def _search_restricted(actor: Actor) -> bool:
+    """Whether a search by the child must be limited to the cases the consent rule lets the
+    actor see the child of (everyone but the case's unit, whose scope is its own cases)."""
+    return actor.role not in (Role.SAMORDNARE, Role.CHEF)
 
 
 def _order_by(sort: str) -> tuple[Any, ...]:
@@ -277,6 +291,8 @@ def search_cases(session: Session, actor: Actor, flt: CaseFilter, now: datetime)
     params: dict[str, Any] = attention_params(now)
     if term:
         params |= _search_params(term)
+        if _search_restricted(actor):
+            params["identified_ids"] = identified_cases(session, actor, local_date(now))
     page = max(1, flt.page)
     # Plain values only, so the statements run on the session's connection (the same
     # transaction): the ORM's execution path cost several times the query itself.
@@ -321,7 +337,7 @@ def _list_statements(
         stmt = stmt.where(cast(Case.reasons, String).like(f'%"{flt.reason}"%'))
     searching = search is not None
     if searching:
-        stmt = stmt.where(_search_condition(search))
+        stmt = stmt.where(_search_condition(search, _search_restricted(actor)))
     if flt.attention:
         # One branch per condition, each within the scope and filters above, so each is an
         # index range (the step, the stalled date, the few sent escalations); a single OR

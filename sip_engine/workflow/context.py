@@ -14,9 +14,11 @@ from sqlalchemy import Integer, bindparam, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from sip_engine.clock import local_date
+from sip_engine.consent_rules import Subject
 from sip_engine.models import (
     Base,
     Case,
+    Consent,
     Invitation,
     Meeting,
     Participant,
@@ -24,9 +26,7 @@ from sip_engine.models import (
     RelativeKind,
     Role,
     User,
-    consent_organisation,
 )
-from sip_engine.models.people import age_on
 from sip_engine.notify import Notifier
 
 from .definition import TriggerDef, WorkflowDefinition
@@ -62,43 +62,6 @@ class Actor:
 
 
 @dataclass
-class ConsentFact:
-    """A consent as the guards read it: its validity, who gave it, what it covers."""
-
-    id: int
-    valid_from: date
-    valid_until: date
-    revoked_at: datetime | None
-    given_by_relative_ids: tuple[int, ...]
-    given_by_young_person: bool
-    organisation_ids: set[int] = field(default_factory=set)
-
-    def is_valid_on(self, day: date) -> bool:
-        """As :meth:`Consent.is_valid_on`."""
-        return self.revoked_at is None and self.valid_from <= day <= self.valid_until
-
-    def covers(self, organisation_id: int) -> bool:
-        return organisation_id in self.organisation_ids
-
-
-@dataclass(frozen=True)
-class GuardianFact:
-    id: int
-    name: str
-
-
-@dataclass(frozen=True)
-class ChildFact:
-    """The case's child as the consent guards read it."""
-
-    birth_date: date
-    guardians: tuple[GuardianFact, ...]
-
-    def age_on(self, day: date) -> int:
-        return age_on(self.birth_date, day)
-
-
-@dataclass
 class TransitionContext:
     session: Session
     case: Case
@@ -123,33 +86,18 @@ class TransitionContext:
         return list(self.session.scalars(_PARTICIPANTS, {"case_id": self.case.id}))
 
     @cached_property
-    def consents(self) -> list[ConsentFact]:
-        """The case's consents with the organisations each covers, as plain facts (one
-        query; the guards only read them)."""
-        consents: dict[int, ConsentFact] = {}
-        for row in self.session.execute(_CONSENTS, {"case_id": self.case.id}):
-            fact = consents.get(row.id)
-            if fact is None:
-                fact = consents[row.id] = ConsentFact(
-                    id=row.id,
-                    valid_from=row.valid_from,
-                    valid_until=row.valid_until,
-                    revoked_at=row.revoked_at,
-                    given_by_relative_ids=tuple(row.given_by_relative_ids or ()),
-                    given_by_young_person=row.given_by_young_person,
-                )
-            if row.organisation_id is not None:
-                fact.organisation_ids.add(row.organisation_id)
-        return list(consents.values())
+    def consents(self) -> list[Consent]:
+        """The case's consents with the organisations each covers (one query each)."""
+        return list(self.session.scalars(_CONSENTS, {"case_id": self.case.id}))
 
     @cached_property
-    def child(self) -> ChildFact:
-        """The case's child's birth date and guardians (who must consent), as plain facts."""
+    def child(self) -> Subject:
+        """The case's child as the consent rule reads it: birth date and vårdnadshavare."""
         rows = self.session.execute(_CHILD, {"child_id": self.case.child_id}).all()
-        return ChildFact(
+        return Subject(
             birth_date=rows[0].birth_date,
             guardians=tuple(
-                GuardianFact(row.relative_id, row.name)
+                (row.relative_id, row.name)
                 for row in rows
                 if row.kind is RelativeKind.VARDNADSHAVARE
             ),
@@ -162,20 +110,14 @@ class TransitionContext:
 
     def reminder_facts(self) -> dict[str, Any]:
         """What the reminder rules would read that this transition has read already (after
-        its actions): the open meeting if it is still open, its invitations if an action
-        read them all, and the consent that ends first if the consents were read. The
-        reminders' sync then does not read them again."""
+        its actions): the open meeting if it is still open, and its invitations if an action
+        read them all. The reminders' sync then does not read them again."""
         known: dict[str, Any] = {}
         meeting = self.__dict__.get("open_meeting")
         if meeting is not None and meeting.is_open:
             known["meeting"] = meeting
             if self.meeting_invitations is not None:
                 known["invitations"] = self.meeting_invitations
-        if "consents" in self.__dict__:
-            ending = [
-                c for c in self.consents if c.revoked_at is None and c.valid_until >= self.today
-            ]
-            known["consent"] = min(ending, key=lambda c: (c.valid_until, c.id), default=None)
         return known
 
     @cached_property
@@ -192,22 +134,11 @@ _PARTICIPANTS = (
     .options(joinedload(Participant.organisation))
     .order_by(Participant.id)
 )
-_CONSENT = Base.metadata.tables["consent"]
-# One row per consent and organisation covered (an outer join: a consent covering none still
-# counts), as plain rows.
 _CONSENTS = (
-    select(
-        _CONSENT.c.id,
-        _CONSENT.c.valid_from,
-        _CONSENT.c.valid_until,
-        _CONSENT.c.revoked_at,
-        _CONSENT.c.given_by_relative_ids,
-        _CONSENT.c.given_by_young_person,
-        consent_organisation.c.organisation_id,
-    )
-    .outerjoin(consent_organisation, consent_organisation.c.consent_id == _CONSENT.c.id)
-    .where(_CONSENT.c.case_id == _CASE_ID)
-    .order_by(_CONSENT.c.id)
+    select(Consent)
+    .where(Consent.case_id == _CASE_ID)
+    .options(selectinload(Consent.organisations))
+    .order_by(Consent.id)
 )
 _CHILD_TABLE = Base.metadata.tables["child"]
 _RELATIVE = Base.metadata.tables["relative"]

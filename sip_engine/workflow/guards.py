@@ -10,7 +10,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import bindparam, select
 
-from sip_engine.clock import STOCKHOLM
+from sip_engine import consent_rules
+from sip_engine.clock import STOCKHOLM, local_date
 from sip_engine.models import (
     HUVUDMAN_PARTIES,
     PARTY_LABELS,
@@ -22,7 +23,7 @@ from sip_engine.models import (
     Role,
 )
 
-from .context import ConsentFact, TransitionContext
+from .context import TransitionContext
 
 Guard = Callable[[TransitionContext], list[str]]
 
@@ -34,8 +35,6 @@ INPUT_GUARDS = frozenset({"close_reason_given"})
 
 # A meeting may be opened in the system this long before its booked start.
 MEETING_EARLY_START = timedelta(hours=1)
-# From this age the young person gives consent alone (domain.md §4).
-AGE_OF_OWN_CONSENT = 18
 
 
 def guard(func: Guard) -> Guard:
@@ -140,39 +139,13 @@ def participants_from_two_parties(ctx: TransitionContext) -> list[str]:
 
 
 def _consent_reasons(ctx: TransitionContext, day: date) -> list[str]:
-    """Why the consents on the case do not allow sharing with every organisation on ``day``."""
-    valid = [c for c in ctx.consents if c.is_valid_on(day)]
-    reasons: list[str] = []
-    if not valid:
-        revoked = any(c.revoked_at is not None for c in ctx.consents)
-        if revoked:
-            return ["Samtycket har återkallats; inget giltigt samtycke finns."]
-        return [f"Inget giltigt samtycke finns för {day.isoformat()}."]
-    reasons.extend(_givers_missing(ctx, valid, day))
-    org_by_id = {
-        p.organisation.id: p.organisation
+    """Why consent is not complete on ``day`` for every organisation taking part."""
+    organisations = {
+        p.organisation.id: p.organisation.name
         for p in ctx.participants
         if p.organisation is not None and p.kind is not ParticipantKind.FAMILJ
     }
-    for org_id, org in sorted(org_by_id.items(), key=lambda item: item[1].name):
-        if not any(c.covers(org_id) for c in valid):
-            reasons.append(f"Samtycke saknas för {org.name}.")
-    return reasons
-
-
-def _givers_missing(ctx: TransitionContext, valid: list[ConsentFact], day: date) -> list[str]:
-    child = ctx.child
-    if child.age_on(day) >= AGE_OF_OWN_CONSENT:
-        if any(c.given_by_young_person for c in valid):
-            return []
-        return ["Den unga är myndig och behöver själv lämna samtycke."]
-    given = {rid for c in valid for rid in c.given_by_relative_ids}
-    missing = [g.name for g in child.guardians if g.id not in given]
-    if not child.guardians:
-        return ["Ingen vårdnadshavare är registrerad för barnet."]
-    if missing:
-        return [f"Samtycke saknas från vårdnadshavare: {', '.join(missing)}."]
-    return []
+    return consent_rules.reasons(ctx.consents, ctx.child, organisations.items(), day)
 
 
 @guard
@@ -182,9 +155,9 @@ def consent_covers_participants(ctx: TransitionContext) -> list[str]:
     reasons = _consent_reasons(ctx, ctx.today)
     meeting = ctx.open_meeting
     if not reasons and meeting is not None:
-        meeting_day = meeting.starts_at.astimezone(STOCKHOLM).date()
+        meeting_day = local_date(meeting.starts_at)
         reasons = [
-            f"{r} (vid mötet {meeting_day.isoformat()})" for r in _consent_reasons(ctx, meeting_day)
+            f"Vid mötet {meeting_day.isoformat()}: {r}" for r in _consent_reasons(ctx, meeting_day)
         ]
     return reasons
 

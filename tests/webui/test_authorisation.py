@@ -76,7 +76,7 @@ def test_a_participant_sees_only_what_consent_allows(
     session.commit()
     page = client.get(f"/arenden/{case.id}").get_data(as_text=True)
     assert "Alva Testsson" not in page and "201503152389" not in page
-    assert "Det finns inget giltigt samtycke för din verksamhet" in page
+    assert "Det finns inget fullständigt samtycke för din verksamhet" in page
     assert client.get(f"/arenden/{case.id}/sip-dokument").status_code == 404
     listing = client.get("/arenden").get_data(as_text=True)
     assert case.reference in listing and "Alva" not in listing

@@ -3,7 +3,7 @@
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from sip_engine.models import Answer, Invitation, OutboxMessage
+from sip_engine.models import Answer, Invitation, OutboxMessage, OutboxStatus
 
 from ..world import CaseBuilder
 from .conftest import login
@@ -50,6 +50,33 @@ def test_local_mail_view_shows_the_unit_s_messages_only(
     login(client, "bup")
     assert client.get("/post").status_code == 404
     assert len(mail_builder.session.scalars(select(OutboxMessage)).all()) == 3
+
+
+def test_local_mail_view_shows_the_admin_no_message_only_counts(
+    client: FlaskClient, mail_builder: CaseBuilder
+) -> None:
+    """The admin has no case in scope: no subject, recipient, body or answer link reaches
+    them, only how many messages wait, went out or failed."""
+    case = mail_builder.case_in("kalla")
+    messages = mail_builder.session.scalars(select(OutboxMessage)).all()
+    messages[0].status = OutboxStatus.SENT
+    mail_builder.session.commit()
+    login(client, "admin")
+    response = client.get("/post")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "/svar/" not in page and "Kallelse till SIP-möte" not in page
+    assert case.reference not in page
+    for message in messages:
+        assert message.to_address not in page
+        assert message.body_text.splitlines()[0] not in page
+    facts = page.split('<dl class="facts">')[1].split("</dl>")[0]
+    assert "<dt>Väntar</dt><dd>2</dd>" in facts and "<dt>Skickade</dt><dd>1</dd>" in facts
+    assert "<dt>Misslyckade</dt><dd>0</dd>" in facts
+    # A coordinator of the case's unit still reads the messages themselves.
+    login(client, "chef")
+    page = client.get("/post").get_data(as_text=True)
+    assert page.count("Kallelse till SIP-möte") == 3 and "/svar/" in page
 
 
 def test_escalations_appear_under_needs_attention(

@@ -53,7 +53,7 @@ def test_kalla_lists_everything_missing_at_once(builder: CaseBuilder) -> None:
         "Inget möte är planerat.",
         "Deltagare behövs från minst två av parterna kommun/socialtjänst, skola och region "
         "(nu: ingen).",
-        "Inget giltigt samtycke finns för 2026-03-02.",
+        "Inget samtycke är registrerat.",
     ]
 
 
@@ -67,7 +67,10 @@ def test_kalla_needs_consent_for_every_organisation(builder: CaseBuilder) -> Non
     )
     builder.session.commit()
     builder.plan_meeting(case)
-    assert _refusal(builder, case, "kalla") == ["Samtycke saknas för BUP Centrum."]
+    assert _refusal(builder, case, "kalla") == [
+        "Vårdnadshavaren Maria Testssons samtycke omfattar inte BUP Centrum.",
+        "Vårdnadshavaren Jonas Testssons samtycke omfattar inte BUP Centrum.",
+    ]
 
 
 def test_kalla_needs_consent_from_both_guardians(builder: CaseBuilder) -> None:
@@ -78,7 +81,7 @@ def test_kalla_needs_consent_from_both_guardians(builder: CaseBuilder) -> None:
     consent_row.given_by_relative_ids = [w.child.guardians[0].id]
     builder.session.commit()
     assert _refusal(builder, case, "kalla") == [
-        "Samtycke saknas från vårdnadshavare: Jonas Testsson."
+        "Vårdnadshavaren Jonas Testsson har inte lämnat samtycke."
     ]
 
 
@@ -90,7 +93,7 @@ def test_kalla_needs_consent_valid_at_the_meeting(builder: CaseBuilder) -> None:
     builder.session.commit()
     builder.plan_meeting(case, in_days=14)
     assert _refusal(builder, case, "kalla") == [
-        "Inget giltigt samtycke finns för 2026-03-16. (vid mötet 2026-03-16)"
+        "Vid mötet 2026-03-16: Samtycket gäller bara till 2026-03-09, inte 2026-03-16."
     ]
 
 
