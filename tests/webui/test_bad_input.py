@@ -109,6 +109,7 @@ class Place:
     exam_ids: list[int]
     exam_token: str
     answer_token: str
+    invitation_ids: list[int]
     sip_triggers: list[str]
     placement_triggers: list[str]
     exam_triggers: list[str]
@@ -199,6 +200,16 @@ FORMS: dict[str, Form] = {
         lambda p: {"active": FLAG},
         # Not the admin's own account: that would sign the test out.
         lambda p: {"user_id": path_id([p.world.coordinator.id, p.world.bup_user.id])},
+    ),
+    "admin.reset_password": Form(
+        "admin",
+        lambda p: {"password": st.one_of(st.just("ett-nytt-långt-lösenord-9"), TEXT)},
+        lambda p: {"user_id": path_id([p.world.coordinator.id, p.world.bup_user.id])},
+    ),
+    "cases.substitute": Form(
+        "coordinator",
+        lambda p: {"decision": choice("godkann", "avsla"), "version": ids([1, 2, 3, 4, 5, 6])},
+        lambda p: {"case_id": path_id([p.case_id]), "invitation_id": path_id(p.invitation_ids)},
     ),
     "admin.organisations": Form(
         "admin",
@@ -447,6 +458,7 @@ def place(
         answer_token=notifier.links.token(
             invitation.id, invitation.meeting_id, invitation.participant_id, invitation.link_nonce
         ),
+        invitation_ids=list(session.scalars(select(Invitation.id))),
         sip_triggers=sorted(registry.latest("sip").triggers),
         placement_triggers=sorted(registry.latest("placement").triggers),
         exam_triggers=sorted(registry.latest(placement_service.EXAM_WORKFLOW).triggers),
