@@ -306,6 +306,30 @@ def reasons(
     return list(found)
 
 
+def lapsed(consents: Sequence[ConsentLike], subject: Subject, day: date) -> list[str]:
+    """Why a consent that was given no longer holds on ``day``: a required giver whose every
+    consent has been revoked or has ended, with none to come. Empty while each giver who has
+    consented still has a valid consent, or before anyone consented (then the ordinary
+    preparation applies, not the rule for a lapsed consent)."""
+    found: list[str] = []
+    for giver in required_givers(subject, day):
+        own = [c for c in consents if _gave(c, giver)]
+        if not own or any(is_valid_on(c, day) for c in own):
+            continue
+        if any(c.revoked_at is None and c.valid_from > day for c in own):
+            continue  # a new consent starts later: not lapsed, only not yet valid
+        who = "Den unga" if giver.relative_id is None else f"Vårdnadshavaren {giver.name}"
+        live = [c for c in own if c.revoked_at is None]
+        if not live:
+            found.append(f"{who} har återkallat sitt samtycke.")
+        else:
+            last = max(c.valid_until for c in live)
+            found.append(f"{who}s samtycke gällde till {_fmt(last)}.")
+    if found and not any(is_valid_on(c, day) for c in consents):
+        return [_none_valid_reason(consents, day)]  # nothing holds: one reason says it all
+    return found
+
+
 def complete_until(
     consents: Sequence[ConsentLike],
     subject: Subject,

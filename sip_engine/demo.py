@@ -1273,7 +1273,7 @@ class _CaseRun:
             # represented by the deltagare account's psychologist.
             first = kind == "socialtjänst" or (kind == "BUP" and self.area == HOME_AREA)
             pro = d.professional(kind, self.area, None if first else self.rng)
-            roles = self._roles(kind, lead_kind)
+            roles = self._roles(kind)
             person = participants.add_participant(
                 self.s, self.case, self.actor, now, professional_id=pro.id, roles=roles
             )
@@ -1282,8 +1282,8 @@ class _CaseRun:
                 self.leader = person
             if FunctionRole.DOKUMENTANSVARIG.value in roles:
                 self.recorder = person
-            if FunctionRole.SAMORDNINGSANSVARIG.value in roles:
-                self.lead = person
+            if kind == lead_kind:
+                self.lead = person  # the plan names them samordningsansvarig
         family = self.child.guardians or self.child.relatives[:1]
         for relative in family:
             self.people.append(
@@ -1471,14 +1471,12 @@ class _CaseRun:
             return wanted
         return next((k for k in self.kinds if _party_of(k) is Party.REGION), "socialtjänst")
 
-    def _roles(self, kind: str, lead_kind: str) -> list[str]:
+    def _roles(self, kind: str) -> list[str]:
         roles = [FunctionRole.KONTAKTPERSON.value]
         if kind == "socialtjänst":
             roles = [FunctionRole.SAMMANKALLANDE.value, FunctionRole.MOTESLEDARE.value]
         elif kind == (self._school_kind() or self.kinds[0]):
             roles.append(FunctionRole.DOKUMENTANSVARIG.value)
-        if kind == lead_kind:
-            roles.append(FunctionRole.SAMORDNINGSANSVARIG.value)
         return roles
 
     def _raiser(self) -> tuple[RaisedBy, Professional | None]:

@@ -36,7 +36,9 @@ from sip_engine.models import (
     ReminderStatus,
     Role,
     User,
+    samordningsansvarig_in,
 )
+from sip_engine.models.people import birthday
 from sip_engine.workflow.definition import ReminderRule, WorkflowDefinition
 from sip_engine.workflow.registry import WorkflowRegistry
 
@@ -153,12 +155,7 @@ _OPEN_MEETING = Meeting.open_for(_CASE_ID)
 _INVITATIONS = select(Invitation).where(
     Invitation.meeting_id == bindparam("meeting_id", type_=Integer)
 )
-_ADOPTED_PLAN = (
-    select(PlanVersion)
-    .where(PlanVersion.case_id == _CASE_ID, PlanVersion.adopted_at.is_not(None))
-    .order_by(PlanVersion.version_no.desc())
-    .limit(1)
-)
+_ADOPTED_PLAN = PlanVersion.in_force_for(_CASE_ID)
 _CONSENTS = (
     select(Consent).where(Consent.case_id == _CASE_ID).options(selectinload(Consent.organisations))
 )
@@ -190,9 +187,12 @@ _CHANGE_REMINDER = (
 )
 
 
-def _anchor(rule: ReminderRule, case: Case, facts: _Facts) -> tuple[datetime, str] | None:
+def _anchor(
+    rule: ReminderRule, case: Case, facts: _Facts, definition: WorkflowDefinition
+) -> tuple[datetime, str] | None:
     """The moment the rule counts from, and a reference that changes when it moves for a new
-    reason (a new meeting version, a new plan): then it is a new reminder."""
+    reason (a new meeting version, a new plan): then it is a new reminder. (A corrected birth
+    date is no new reason: the same reminder moves.)"""
     if rule.anchor == "state_entered":
         return case.state_entered_at, f"s{case.state}@{case.state_entered_at:%Y%m%dT%H%M%S}"
     meeting = facts.meeting if rule.anchor in ("meeting_called", "meeting_start") else None
@@ -205,6 +205,8 @@ def _anchor(rule: ReminderRule, case: Case, facts: _Facts) -> tuple[datetime, st
     if rule.anchor == "consent_expires" and facts.consent_complete_until:
         ends = facts.consent_complete_until
         return _at_local(ends), f"c{ends:%Y%m%d}"
+    if rule.anchor == "leaves_target_group" and definition.max_age is not None:
+        return _at_local(birthday(facts.subject.birth_date, definition.max_age + 1)), "age"
     return None
 
 
@@ -222,7 +224,7 @@ def wanted_reminders(
     for rule in definition.reminders:
         if case.state not in rule.states:
             continue
-        anchor = _anchor(rule, case, facts)
+        anchor = _anchor(rule, case, facts, definition)
         if anchor is None:
             continue
         moment, ref = anchor
@@ -266,8 +268,10 @@ def _expand(
             Wanted(f"{base}:u{u.id}", rule, due, recipient, user_id=u.id) for u in facts.managers()
         ]
     if recipient == "samordningsansvarig":
-        pid = facts.plan.samordningsansvarig_participant_id if facts.plan else None
-        return [Wanted(f"{base}:p{pid}", rule, due, recipient, participant_id=pid)] if pid else []
+        person = samordningsansvarig_in(facts.session, facts.plan)
+        if person is None:
+            return []
+        return [Wanted(f"{base}:p{person.id}", rule, due, recipient, participant_id=person.id)]
     if recipient in ("unanswered_participants", "confirmed_participants"):
         meeting = facts.meeting
         result = []

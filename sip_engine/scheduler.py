@@ -32,6 +32,7 @@ from sip_engine.models import (
     User,
 )
 from sip_engine.notify import Notifier, when_text, where_text
+from sip_engine.protection import protected_text
 from sip_engine.reminders import KIND_WORDS
 from sip_engine.workflow.registry import WorkflowRegistry
 
@@ -192,10 +193,13 @@ class ReminderSweeper:
             return False
         if not address:
             return False  # recorded as sent: it shows on the case, there is nobody to mail
+        # A mail leaves the system: free text as anyone outside the unit may see it.
+        name = protected_text(case, name, None)
         lines = [f"Hej {name},", "", f"{word}: {label}.", "", f"Ärende: {case.reference}"]
         meeting = session.scalars(Meeting.open_for(case.id)).first()
         if meeting is not None and reminder.rule_id.startswith(("svar_", "mote_")):
-            lines += [f"Tid: {when_text(meeting)}", f"Plats: {where_text(meeting)}"]
+            where = protected_text(case, where_text(meeting), None)
+            lines += [f"Tid: {when_text(meeting)}", f"Plats: {where}"]
         invitation = None
         if reminder.participant_id is not None and meeting is not None:
             invitation = session.scalars(

@@ -55,6 +55,12 @@ def sweeper(
     )
 
 
+def age_warning(builder: CaseBuilder) -> dict[str, datetime]:
+    """The fyller_21 warning every open case of the world child has (born 2015-03-15: 90 days
+    before the 21st birthday, 08:00); tests/test_age_limit.py tests it."""
+    return {f"fyller_21:coordinator:{builder.w.coordinator.id}": stockholm(2035, 12, 16, 8, 0)}
+
+
 def subjects(session: Session) -> list[str]:
     session.rollback()
     return sorted(session.scalars(select(OutboxMessage.subject)))
@@ -77,6 +83,7 @@ def test_a_stalled_case_warns_after_3_days_and_escalates_after_10(
         f"upptack_eskalering:coordinator:{mail_builder.w.coordinator.id}": opened_at
         + timedelta(days=10),
         f"upptack_eskalering:manager:{mail_builder.w.manager.id}": opened_at + timedelta(days=10),
+        **age_warning(mail_builder),
     }
     run = sweeper(db_engine, notifier, clock, registry)
     clock.set(opened_at + timedelta(days=3) - timedelta(minutes=1))
@@ -101,9 +108,9 @@ def test_a_stalled_case_warns_after_3_days_and_escalates_after_10(
 def test_moving_on_cancels_what_no_longer_applies(mail_builder: CaseBuilder) -> None:
     case = mail_builder.open()
     mail_builder.fire(case, "forbered")
-    assert pending(mail_builder.session) == {}
+    assert pending(mail_builder.session) == age_warning(mail_builder)
     cancelled = mail_builder.session.scalars(
-        select(Reminder.status).where(Reminder.case_id == case.id)
+        select(Reminder.status).where(Reminder.case_id == case.id, Reminder.rule_id != "fyller_21")
     ).all()
     assert set(cancelled) == {ReminderStatus.CANCELLED}
 
@@ -128,7 +135,7 @@ def test_unanswered_invitations_are_reminded_and_an_answer_stops_them(
     expected[f"svar_eskalering:coordinator:{coordinator}"] = start - timedelta(days=3)
     # The consent (365 days from 2026-03-02) ends 2027-03-02: reminded 14 days before, 08:00.
     expected[f"samtycke_upphor:coordinator:{coordinator}"] = stockholm(2027, 2, 16, 8, 0)
-    assert pending(mail_builder.session) == expected
+    assert pending(mail_builder.session) == {**expected, **age_warning(mail_builder)}
 
     # Karin answers "kommer": her reminders stop, a meeting reminder for the day before starts.
     invitation = mail_builder.session.scalars(

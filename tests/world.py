@@ -303,7 +303,12 @@ class CaseBuilder:
         self.fire(case, "hall_mote")
 
     def write_plan(
-        self, case: Case, people: dict[str, Participant], *, follow_up: date | None = None
+        self,
+        case: Case,
+        people: dict[str, Participant],
+        *,
+        follow_up: date | None = None,
+        samordningsansvarig: str = "socialtjanst",
     ) -> None:
         w = self.w
         meetings.record_attendance(
@@ -322,11 +327,23 @@ class CaseBuilder:
                     plans.InsatsInput("Samtalskontakt", w.bup.id, "Omar Läkare"),
                 ],
                 lead_organisation_id=w.unit.id,
-                samordningsansvarig_participant_id=people["socialtjanst"].id,
+                samordningsansvarig_participant_id=people[samordningsansvarig].id,
                 next_follow_up=follow_up or local_date(self.now) + timedelta(days=90),
             ),
         )
         self.session.commit()
+
+    def following_up(self, *, samordningsansvarig: str = "socialtjanst") -> Case:
+        """A case in folj_upp whose plan in force names ``samordningsansvarig`` (a key of
+        :meth:`add_participants`)."""
+        case = self.open()
+        self.fire(case, "forbered")
+        people = self.prepare(case)
+        self.fire(case, "kalla")
+        self.hold_meeting(case)
+        self.write_plan(case, people, samordningsansvarig=samordningsansvarig)
+        self.fire(case, "anta_plan")
+        return case
 
     def case_in(self, state: str) -> Case:
         """A fresh case standing in ``state``, with everything the earlier steps need."""

@@ -103,4 +103,6 @@ def answer(token: str) -> ResponseReturnValue:
         saved=saved,
         organisations=organisations,
         token=token,
+        # The link is a credential anyone holding the mail has: never the unit's view.
+        viewer=None,
     ), (400 if errors else 200)

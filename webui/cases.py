@@ -37,6 +37,9 @@ from sip_engine.models import (
     RaisedBy,
     Role,
     User,
+    lead_organisation_error,
+    samordningsansvarig_error,
+    samordningsansvarig_of,
 )
 from sip_engine.services import access
 from sip_engine.services import answers as answer_service
@@ -198,6 +201,7 @@ def new_case() -> ResponseReturnValue:
         raised_on = f.day("raised_on", required="Ange datum.")
         area_id = f.integer("nosam_area_id", required="Välj NOSAM-område.")
         involved = f.integers("involved")
+        confirm_age = f.flag("confirm_age")
         if not reasons:
             f.errors["reasons"] = "Välj minst ett skäl till SIP."
         if not identity and birth is None:
@@ -234,6 +238,7 @@ def new_case() -> ResponseReturnValue:
                         raised_by_organisation_id=raised_org,
                         raised_by_name=raised_name or None,
                         involved_organisation_ids=involved,
+                        confirm_age=confirm_age,
                     ),
                 )
             except ValidationError as exc:
@@ -310,6 +315,7 @@ def _case_context(case: Case) -> dict[str, Any]:
         "invitations": invitations,
         "messages": messages,
         "current_plan": plan_service.current_plan(session, case),
+        "samordningsansvarig": samordningsansvarig_of(session, case.id),
         "draft": plan_service.draft_plan(session, case),
         "versions": plan_service.plan_versions(session, case),
         "events": events,
@@ -354,8 +360,8 @@ def fire(case_id: int, trigger: str) -> ResponseReturnValue:
     except WorkflowError as error:
         session.rollback()
         case = case_or_404(case_id, "fire_trigger")
-        if not isinstance(error, NotPermitted | CaseConflict):
-            runtime().workflow.record_refusal(session, case, me, error)
+        # Every refusal, in a fresh transaction after the rollback (see record_refusal).
+        runtime().workflow.record_refusal(session, case, me, error)
         session.commit()
         flash(error.message, "error")
         if len(error.reasons) > 1:
@@ -369,6 +375,15 @@ def fire(case_id: int, trigger: str) -> ResponseReturnValue:
 
 
 # ---------------------------------------------------------------------------- edit forms
+
+
+def _record_refusal(case_id: int, error: WorkflowError) -> None:
+    """A refused edit in the history, written and committed after the rollback (the form's
+    endpoint names what was refused)."""
+    session = db()
+    case = case_or_404(case_id, "edit_form")
+    runtime().workflow.record_refusal(session, case, actor(), error, action=request.endpoint)
+    session.commit()
 
 
 def _edit(
@@ -407,8 +422,11 @@ def _edit(
         except CaseConflict as exc:
             session.rollback()
             conflict, status = exc.message, 409
+            _record_refusal(case_id, exc)
         except (CaseClosed, NotPermitted) as exc:
             session.rollback()
+            if isinstance(exc, NotPermitted):
+                _record_refusal(case_id, exc)
             flash(str(exc), "error")
             return redirect(url_for("cases.show", case_id=case_id)), 303
         else:
@@ -816,8 +834,14 @@ def plan(case_id: int) -> ResponseReturnValue:
         "cases/plan.html",
         save,
         lambda c: {
-            "participants": c.active_participants,
             "organisations": _organisations(),
+            # Who may hold the plan's roles, by the rule the plan service checks.
+            "lead_organisations": [
+                o for o in _organisations() if lead_organisation_error(o) is None
+            ],
+            "samordningsansvarig_choices": [
+                p for p in c.active_participants if samordningsansvarig_error(p) is None
+            ],
             "insats_rows": range(INSATS_ROWS),
         },
         defaults,

@@ -50,6 +50,9 @@ def sip_document(case_id: int) -> ResponseReturnValue:
         show_hidden_note=me.role in (Role.SAMORDNARE, Role.CHEF),
         sees=sees,
         definition=runtime().workflow.definition_for(case),
+        # A printout leaves the system (it is handed to the family and the participants): it
+        # shows a protected child's school and address as to anyone outside the unit.
+        viewer=None,
     )
 
 

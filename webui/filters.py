@@ -7,12 +7,16 @@ from typing import Any
 
 from flask import Flask
 from flask_babel import get_locale
+from flask_login import current_user
 
+from sip_engine import protection
 from sip_engine.clock import STOCKHOLM
 from sip_engine.models import PARTY_LABELS, Party, Role
 from sip_engine.services.cases import SIP_REASONS
 from sip_engine.services.consent import information_categories
 from sip_engine.services.queries import ATTENTION_LABELS
+
+from .context import actor
 
 ROLE_LABELS = {
     Role.SAMORDNARE: "samordnare",
@@ -26,7 +30,6 @@ FUNCTION_ROLE_LABELS = {
     "sammankallande": "Sammankallande",
     "motesledare": "Mötesledare",
     "dokumentansvarig": "Dokumentansvarig",
-    "samordningsansvarig": "Samordningsansvarig",
     "kontaktperson": "Kontaktperson",
 }
 
@@ -65,6 +68,20 @@ def register(app: Flask) -> None:
     app.add_template_filter(fmt_datetime, "datetime")
     app.add_template_filter(fmt_date, "date")
     app.add_template_filter(fmt_identity, "identity")
+
+    @app.context_processor
+    def _protection() -> dict[str, Any]:
+        """Skyddade personuppgifter: every template names an organisation, the child's
+        address or school, and free text about the case through these (one rule:
+        :mod:`sip_engine.protection`). ``viewer`` is the signed-in user; a page that leaves
+        the system (a printout, an answer link) passes ``viewer=None`` to render_template."""
+        return {
+            "viewer": actor() if current_user.is_authenticated else None,
+            "org_label": protection.organisation_label,
+            "protected": protection.protected_text,
+            "child_address": protection.child_address,
+            "child_school": protection.child_school,
+        }
 
     @app.context_processor
     def _helpers() -> dict[str, Any]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
-from sip_engine.models import Role
+from sip_engine.models import Case, Child, Role
 from sip_engine.services.queries import (
     CaseFilter,
     counts_by_state,
@@ -42,6 +44,15 @@ def index() -> ResponseReturnValue:
         moment,
     )
     meetings = upcoming_meetings(session, me, moment, mine_only=mine_only)
+    # The places are shown through the protection rule, which needs each case's child.
+    meeting_cases = {
+        c.id: c
+        for c in session.scalars(
+            select(Case)
+            .where(Case.id.in_({m.case_id for m in meetings if m.location}))
+            .options(selectinload(Case.child).selectinload(Child.school))
+        )
+    }
     audit("start_page")
     return render_template(
         "home.html",
@@ -49,6 +60,7 @@ def index() -> ResponseReturnValue:
         counts=counts,
         attention=attention,
         meetings=meetings,
+        meeting_cases=meeting_cases,
         mine_only=mine_only,
         case_href=case_href_prefix(),
     )

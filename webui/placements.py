@@ -197,6 +197,13 @@ def new_placement() -> ResponseReturnValue:
                 errors = dict(exc.errors)
                 if "child_id" in errors:  # shown at the child's personnummer
                     errors["identity_number"] = errors.pop("child_id")
+                if isinstance(exc, placement_service.PlacementExists):
+                    # The refusal goes to the current placement's history (and, from another
+                    # unit, to its coordinator) in a transaction of its own.
+                    placement_service.record_refused_registration(
+                        session, runtime().registry, runtime().notifier, exc, me, now()
+                    )
+                    session.commit()
             else:
                 session.commit()
                 flash(_("Placeringen är registrerad."), "success")

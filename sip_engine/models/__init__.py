@@ -31,6 +31,7 @@ from .notify import (
 from .organisation import NosamArea, Organisation
 from .people import Child, Professional, Relative
 from .placement import (
+    CURRENT_PLACEMENT_STATES,
     HEALTH_EXAM_PART_LABELS,
     PLACEMENT_BASIS_LABELS,
     PLACEMENT_FORM_LABELS,
@@ -40,11 +41,19 @@ from .placement import (
     PlacementBasis,
     PlacementForm,
 )
-from .plan import PlanInsats, PlanVersion
+from .plan import (
+    PlanInsats,
+    PlanVersion,
+    lead_organisation_error,
+    samordningsansvarig_error,
+    samordningsansvarig_in,
+    samordningsansvarig_of,
+)
 from .security import AccessLog, LoginAttempt
 from .user import User
 
 __all__ = [
+    "CURRENT_PLACEMENT_STATES",
     "HEALTH_EXAM_PART_LABELS",
     "HUVUDMAN_PARTIES",
     "PARTY_LABELS",
@@ -92,4 +101,8 @@ __all__ = [
     "UTCDateTime",
     "User",
     "consent_organisation",
+    "lead_organisation_error",
+    "samordningsansvarig_error",
+    "samordningsansvarig_in",
+    "samordningsansvarig_of",
 ]

@@ -54,11 +54,14 @@ class ParticipantKind(enum.StrEnum):
 
 
 class FunctionRole(enum.StrEnum):
+    """The function tags a participant carries on a case. Samordningsansvarig is not one of
+    them: the plan in force names that person (``PlanVersion.samordningsansvarig_participant_id``,
+    read through ``samordningsansvarig_of``), the one source of truth."""
+
     INITIATIVTAGARE = "initiativtagare"
     SAMMANKALLANDE = "sammankallande"
     MOTESLEDARE = "motesledare"
     DOKUMENTANSVARIG = "dokumentansvarig"
-    SAMORDNINGSANSVARIG = "samordningsansvarig"
     KONTAKTPERSON = "kontaktperson"
 
 

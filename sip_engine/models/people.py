@@ -19,6 +19,16 @@ def age_on(birth_date: date, day: date) -> int:
     return years
 
 
+def birthday(birth_date: date, age: int) -> date:
+    """The day one born on ``birth_date`` turns ``age``: the first day :func:`age_on` gives it
+    (one born on 29 February turns it on 1 March in a common year)."""
+    year = birth_date.year + age
+    try:
+        return birth_date.replace(year=year)
+    except ValueError:
+        return date(year, 3, 1)
+
+
 def fold_for_search(text: str) -> str:
     """Text as the case search compares it: lower case, Å, Ä and Ö included. (SQLite's own
     lower() and LIKE fold ASCII only, so "öberg" would never find "Öberg".)"""

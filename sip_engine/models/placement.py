@@ -12,7 +12,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, str_enum
@@ -62,11 +62,25 @@ HEALTH_EXAM_PART_LABELS = {
 }
 
 
+# The phases in which a placement is current (not yet ended): före, under, inför avslut. A child
+# has at most one current placement, whichever unit registered it (the partial unique index
+# below holds it in the database too; services.placements checks it first for a clear message).
+CURRENT_PLACEMENT_STATES = ("fore", "under", "infor_avslut")
+_CURRENT = text("state IN (" + ", ".join(f"'{s}'" for s in CURRENT_PLACEMENT_STATES) + ")")
+
+
 class Placement(Base):
     __tablename__ = "placement"
     __table_args__ = (
         Index("ix_placement_unit_state", "unit_id", "state"),
         Index("ix_placement_area_form", "receiving_area_id", "form"),
+        Index(
+            "ux_placement_current_child",
+            "child_id",
+            unique=True,
+            sqlite_where=_CURRENT,
+            postgresql_where=_CURRENT,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -3,11 +3,23 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Integer,
+    Select,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .base import Base, str_enum
-from .enums import Party
+from .case import Participant
+from .enums import HUVUDMAN_PARTIES, ParticipantKind, Party
 from .organisation import Organisation
 
 
@@ -52,6 +64,71 @@ class PlanVersion(Base):
     insatser: Mapped[list[PlanInsats]] = relationship(
         order_by="PlanInsats.id", cascade="all, delete-orphan"
     )
+
+    @classmethod
+    def in_force_for(cls, case_id: int | ColumnElement[int]) -> Select[PlanVersion]:
+        """The case's plan in force: the newest adopted version."""
+        return (
+            select(cls)
+            .where(cls.case_id == case_id, cls.adopted_at.is_not(None))
+            .order_by(cls.version_no.desc())
+            .limit(1)
+        )
+
+
+# --- who holds the plan's roles (domain.md §2 step 4, §3) ---------------------------------
+
+
+def lead_organisation_error(organisation: Organisation | None) -> str | None:
+    """Why ``organisation`` cannot hold huvudansvar: only a huvudman (kommun, region, and
+    skola in VG) does, never an invited actor such as Försäkringskassan."""
+    if organisation is None:
+        return "Planen anger inte vilken huvudman som har det övergripande ansvaret."
+    if organisation.party not in HUVUDMAN_PARTIES:
+        return (
+            f"{organisation.name} är inte en huvudman: huvudansvaret ligger hos kommunen, "
+            "regionen eller skolan."
+        )
+    return None
+
+
+def samordningsansvarig_error(participant: Participant | None) -> str | None:
+    """Why ``participant`` cannot be samordningsansvarig: it is a professional taking part
+    for a huvudman's organisation, never a family member or an invited actor."""
+    if participant is None:
+        return "Planen anger ingen samordningsansvarig."
+    if participant.removed_at is not None:
+        return f"{participant.name}, som planen anger som samordningsansvarig, deltar inte längre."
+    if participant.kind is ParticipantKind.FAMILJ or participant.organisation is None:
+        return (
+            f"{participant.name} deltar som familj; samordningsansvarig är en yrkesperson "
+            "hos en huvudman."
+        )
+    if participant.organisation.party not in HUVUDMAN_PARTIES:
+        return (
+            f"{participant.name} företräder {participant.organisation.name}, som inte är en "
+            "huvudman; samordningsansvarig är en yrkesperson hos kommunen, regionen eller skolan."
+        )
+    return None
+
+
+def samordningsansvarig_of(session: Session, case_id: int) -> Participant | None:
+    """The case's samordningsansvarig: the participant the plan in force names. The one
+    source of truth (the closing rule, the reminders and the case page read it); None before
+    a plan is adopted or once the named person has left the case."""
+    return samordningsansvarig_in(
+        session, session.scalars(PlanVersion.in_force_for(case_id)).first()
+    )
+
+
+def samordningsansvarig_in(session: Session, plan: PlanVersion | None) -> Participant | None:
+    """:func:`samordningsansvarig_of` for a plan in force already read."""
+    if plan is None or plan.samordningsansvarig_participant_id is None:
+        return None
+    participant = session.get(Participant, plan.samordningsansvarig_participant_id)
+    if participant is None or participant.removed_at is not None:
+        return None
+    return participant
 
 
 class PlanInsats(Base):

@@ -28,6 +28,7 @@ from sip_engine.models import (
     Participant,
     ParticipantKind,
 )
+from sip_engine.protection import protected_text
 from sip_engine.writes import attach_written
 
 from .ical import build_ics, meeting_uid
@@ -37,6 +38,7 @@ KIND_KALLELSE = "kallelse"
 KIND_INBJUDAN = "inbjudan"
 KIND_UPDATE = "uppdatering"
 KIND_CANCEL = "installt"
+KIND_CASE_CLOSED = "sip_avslutad"
 
 
 def when_text(meeting: Meeting) -> str:
@@ -133,6 +135,32 @@ class Notifier:
             )
             if message is not None:
                 messages.append(message)
+        self._queue(session, messages)
+
+    def case_closed(
+        self, session: Session, case: Case, participants: list[Participant], now: datetime
+    ) -> None:
+        """Tell every current participant (with e-mail) that the SIP has ended. Only the case
+        reference: no child data, no close reason, not even a name in the greeting (a
+        guardian's surname is often the child's); e-mail is not a safe channel for them."""
+        messages = [
+            self._row(
+                case,
+                participant,
+                now,
+                kind=KIND_CASE_CLOSED,
+                subject=f"SIP avslutad ({case.reference})",
+                lines=[
+                    "Hej!",
+                    "",
+                    f"Den samordnade individuella planen (SIP) i ärende {case.reference} har "
+                    "avslutats.",
+                    "Du behöver inte göra något mer. Frågor besvaras av ärendets samordnare.",
+                ],
+            )
+            for participant in participants
+            if participant.email
+        ]
         self._queue(session, messages)
 
     def withdraw(
@@ -338,21 +366,33 @@ class Notifier:
         lead: str,
         with_link: bool,
     ) -> dict[str, Any]:
-        """An outbox row: the e-mail to one participant, with its iCalendar file."""
+        """An outbox row: the e-mail to one participant about a meeting, with its iCalendar
+        file.
+
+        Mail and calendar leave the system: every free text in them (names, place,
+        frågeställningar) is shown as to someone outside the case's unit
+        (:func:`sip_engine.protection.protected_text`), so a protected child's school and
+        address never reach them."""
         assert participant.email
-        leader = meeting.leader.name if meeting.leader else "sammankallande samordnare"
+
+        def outward(text: str) -> str:
+            return protected_text(case, text, None)
+
+        name = outward(participant.name)
+        where = outward(where_text(meeting))
+        leader = outward(meeting.leader.name) if meeting.leader else "sammankallande samordnare"
         lines = [
-            f"Hej {participant.name},",
+            f"Hej {name},",
             "",
             lead,
             "",
             f"Ärende: {case.reference}",
             f"Tid: {when_text(meeting)}",
-            f"Plats: {where_text(meeting)}",
+            f"Plats: {where}",
             f"Mötesledare: {leader}",
         ]
         if meeting.questions:
-            lines += ["", "Frågeställningar:"] + [f"- {q}" for q in meeting.questions]
+            lines += ["", "Frågeställningar:"] + [f"- {outward(q)}" for q in meeting.questions]
         if with_link:
             lines += [
                 "",
@@ -361,9 +401,10 @@ class Notifier:
                 "",
                 "Länken är personlig. Du kan ändra ditt svar fram till mötet.",
             ]
-        # Never the child's name, address or school: e-mail is not a safe channel for them.
-        lines += ["", "Med vänlig hälsning", "SIP-stöd"]
-        body = "\n".join(lines)
+        row = self._row(
+            case, participant, now, kind=kind, subject=subject, lines=lines, invitation=invitation
+        )
+        body = row["body_text"]
         summary = f"SIP-möte ({case.reference})"
         ics = build_ics(
             method=method,
@@ -373,23 +414,43 @@ class Notifier:
             description=body,
             starts_at=meeting.starts_at,
             ends_at=meeting.ends_at,
-            location=where_text(meeting),
+            location=where,
             organizer=self.mail_from,
             attendee_email=participant.email,
-            attendee_name=participant.name,
+            attendee_name=name,
             now=now,
         )
+        row["ics"], row["ics_method"] = ics, method
+        return row
+
+    def _row(
+        self,
+        case: Case,
+        participant: Participant,
+        now: datetime,
+        *,
+        kind: str,
+        subject: str,
+        lines: list[str],
+        invitation: Invitation | None = None,
+    ) -> dict[str, Any]:
+        """An outbox row: the e-mail to one participant (without a calendar file; the
+        meeting's messages add theirs)."""
+        assert participant.email
+        # Never the child's name, address or school: e-mail is not a safe channel for them.
+        body = "\n".join([*lines, "", "Med vänlig hälsning", "SIP-stöd"])
         return {
             "created_at": now,
             "case_id": case.id,
-            "invitation_id": invitation.id,
+            "invitation_id": invitation.id if invitation is not None else None,
             "kind": kind,
             "to_address": participant.email,
-            "to_name": participant.name,
+            # Outward, as everything in a mail (a protected child's school never in a name).
+            "to_name": protected_text(case, participant.name, None),
             "subject": subject,
             "body_text": body,
-            "ics": ics,
-            "ics_method": method,
+            "ics": None,
+            "ics_method": None,
             "message_id": f"<sip-{secrets.token_hex(12)}@{self.domain}>",
             "status": OutboxStatus.PENDING,
             "attempts": 0,

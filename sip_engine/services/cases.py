@@ -22,6 +22,7 @@ from sip_engine.models import (
     Relative,
     RelativeKind,
 )
+from sip_engine.models.people import age_on
 from sip_engine.reminders import sync_case_reminders
 from sip_engine.workflow import Actor, WorkflowDefinition
 from sip_engine.workflow.engine import record_event
@@ -126,6 +127,19 @@ class NewCase:
     raised_by_name: str | None = None
     involved_organisation_ids: list[int] = field(default_factory=list)
     coordinator_id: int | None = None
+    # The coordinator has confirmed opening a case for someone older than the target group.
+    confirm_age: bool = False
+
+
+def age_above_target_group(
+    definition: WorkflowDefinition, birth_date: date, today: date
+) -> int | None:
+    """The age on ``today`` when it is above the workflow's target group (``target_group.
+    max_age``: 20 for the children's SIP, 0–20 years), otherwise None."""
+    if definition.max_age is None:
+        return None
+    age = age_on(birth_date, today)
+    return age if age > definition.max_age else None
 
 
 def open_case(
@@ -142,8 +156,19 @@ def open_case(
         errors["reasons"] = f"Okänt skäl: {', '.join(unknown)}."
     if data.raised_on > local_date(now):
         errors["raised_on"] = "Datumet kan inte ligga i framtiden."
-    if session.get(Child, data.child_id) is None:
+    child = session.get(Child, data.child_id)
+    if child is None:
         errors["child_id"] = "Barnet finns inte."
+    over_age = (
+        age_above_target_group(definition, child.birth_date, local_date(now)) if child else None
+    )
+    if over_age is not None and not data.confirm_age:
+        assert definition.max_age is not None
+        errors["confirm_age"] = (
+            f"Den unga är {over_age} år. SIP för barn och unga gäller 0–{definition.max_age} "
+            f"år; den som har fyllt {definition.max_age + 1} hör normalt till vuxenspåret. "
+            "Bekräfta att ärendet ändå ska öppnas här."
+        )
     if session.get(NosamArea, data.nosam_area_id) is None:
         errors["nosam_area_id"] = "Välj ett NOSAM-område."
     if session.get(Organisation, data.unit_id) is None:
@@ -189,7 +214,11 @@ def open_case(
         EventKind.CASE_OPENED,
         now,
         to_state=case.state,
-        details={"reasons": list(data.reasons), "raised_by": data.raised_by.value},
+        details={
+            "reasons": list(data.reasons),
+            "raised_by": data.raised_by.value,
+            **({"over_target_age_confirmed": True} if over_age is not None else {}),
+        },
     )
     session.flush()
     sync_case_reminders(session, case, now, definition)

@@ -16,6 +16,7 @@ from sip_engine.models import (
     MeetingKind,
     Participant,
 )
+from sip_engine.protection import names_protected_place
 from sip_engine.workflow import Actor
 
 from .common import ValidationError, check_can_edit, record_change
@@ -66,6 +67,12 @@ def schedule_meeting(
         errors["location"] = "Ange plats för mötet."
     if data.format is MeetingFormat.VIDEO and not (data.video_link or "").strip():
         errors["video_link"] = "Ange länk till videomötet."
+    if names_protected_place(case, data.location):
+        # Everyone called would learn where the child goes to school or lives.
+        errors["location"] = (
+            "Barnet har skyddade personuppgifter: mötet kan inte hållas på barnets skola "
+            "eller adress. Välj en annan plats."
+        )
     questions = [q.strip() for q in data.questions if q.strip()]
     active_ids = {p.id for p in case.active_participants}
     for key in ("leader_participant_id", "recorder_participant_id"):

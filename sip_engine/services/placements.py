@@ -17,15 +17,18 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from sip_engine.clock import STOCKHOLM, local_date
 from sip_engine.models import (
+    CURRENT_PLACEMENT_STATES,
     HEALTH_EXAM_PART_LABELS,
     PLACEMENT_FORM_LABELS,
     Case,
     CaseEvent,
+    Child,
     EventKind,
     HealthExamPart,
     HealthExamRequest,
@@ -69,11 +72,10 @@ EXAM_LEGAL_BASIS = "OSL 10 kap. 28 §"
 EXAM_OFFER_DEADLINE = "tid_erbjuden"
 # States in which a placement is ongoing and its examinations are to be requested.
 STARTED_STATES = frozenset({"under", "infor_avslut", "efter", "avslutad"})
-# A placement not yet ended: före, under or inför avslut.
-ONGOING_STATES = frozenset({"fore", "under", "infor_avslut"})
 EXAM_DONE_STATES = frozenset({"genomford", "utlatande_mottaget"})
 EXAM_FINAL_STATES = frozenset({"utlatande_mottaget", "obehovlig"})
 KIND_EXAM_NOTICE = "halsoundersokning"
+KIND_PLACEMENT_ATTEMPT = "placering_nekad"
 
 NOT_NEEDED_HELP = (
     "Ange varför undersökningen inte behövs, till exempel att barnet undersöktes i en "
@@ -87,6 +89,16 @@ class ExamContactInput:
     organisation_id: int | None
     contact_name: str
     contact_email: str
+
+
+class PlacementExists(ValidationError):
+    """The child already has a current placement: registering a second one is refused (it
+    would request the health examinations twice). ``placement_id`` names the current one so
+    the refusal can be written to its case's history (:func:`record_refused_registration`)."""
+
+    def __init__(self, errors: dict[str, str], *, placement_id: int) -> None:
+        super().__init__(errors)
+        self.placement_id = placement_id
 
 
 @dataclass
@@ -273,30 +285,26 @@ def register_placement(
         errors["start_date"] = "Startdatum kan ligga högst ett år fram i tiden."
     _validate_contact(session, errors, "vardcentral", data.vardcentral)
     _validate_contact(session, errors, "tandvard", data.tandvard)
+    sip = registry.latest("sip")
+    child = session.get(Child, data.child_id)
+    if child is None:
+        errors["child_id"] = "Barnet finns inte."
+    elif (age := cases.age_above_target_group(sip, child.birth_date, today)) is not None:
+        errors["child_id"] = (
+            f"Den unga är {age} år. Placeringar registreras här för barn och unga "
+            f"0–{sip.max_age} år."
+        )
     unit_id = actor.organisation_id
     assert unit_id is not None
-    ongoing = session.scalars(
-        select(Placement).where(
-            Placement.child_id == data.child_id,
-            Placement.unit_id == unit_id,
-            Placement.state.in_(ONGOING_STATES),
-        )
-    ).first()
-    if ongoing is not None:
-        # A move (omplacering) ends the current placement first, so each child has one
-        # current placement and its examinations are not requested twice by mistake.
-        errors["child_id"] = (
-            f"Barnet har redan en placering ({PLACEMENT_FORM_LABELS[ongoing.form]} från "
-            f"{ongoing.start_date:%Y-%m-%d}). Avsluta den innan du registrerar en ny."
-        )
     if errors:
         raise ValidationError(errors)
+    _refuse_second_placement(session, data.child_id, unit_id)
 
     case = open_case_for_child(session, data.child_id, unit_id)
     if case is None:
         case = cases.open_case(
             session,
-            registry.latest("sip"),
+            sip,
             actor,
             now,
             cases.NewCase(
@@ -332,8 +340,14 @@ def register_placement(
         created_at=now,
         updated_at=now,
     )
-    session.add(placement)
-    session.flush()
+    try:
+        # In a savepoint: a concurrent registration for the same child that committed first
+        # trips the partial unique index, and the refusal is then the same as above.
+        with session.begin_nested():
+            session.add(placement)
+    except IntegrityError:
+        _refuse_second_placement(session, data.child_id, unit_id)
+        raise
     exam_definition = registry.latest(EXAM_WORKFLOW)
     for part, contact in (
         (HealthExamPart.FYSISK_PSYKISK, data.vardcentral),
@@ -375,6 +389,127 @@ def register_placement(
     else:
         sync_placement_reminders(session, placement, now, registry)
     return placement
+
+
+def current_placement(session: Session, child_id: int) -> Placement | None:
+    """The child's current placement (före, under or inför avslut), at whichever unit."""
+    return session.scalars(
+        select(Placement).where(
+            Placement.child_id == child_id, Placement.state.in_(CURRENT_PLACEMENT_STATES)
+        )
+    ).first()
+
+
+def _refuse_second_placement(session: Session, child_id: int, unit_id: int) -> None:
+    """Raise PlacementExists when the child has a current placement. The registering unit's
+    own placement is described; another unit's is not: only that unit is named, with its
+    functional mailbox, so the two can talk (and not even that when the child has protected
+    identity: the unit would tell where the child lives; that unit is told and gets in touch)."""
+    ongoing = current_placement(session, child_id)
+    if ongoing is None:
+        return
+    if ongoing.unit_id == unit_id:
+        # A move (omplacering) ends the current placement first, so each child has one
+        # current placement and its examinations are not requested twice by mistake.
+        message = (
+            f"Barnet har redan en placering ({PLACEMENT_FORM_LABELS[ongoing.form]} från "
+            f"{ongoing.start_date:%Y-%m-%d}). Avsluta den innan du registrerar en ny."
+        )
+    elif session.get_one(Child, child_id).protected_identity:
+        message = (
+            "Barnet har redan en pågående placering som en annan enhet har registrerat. "
+            "Barnet har skyddade personuppgifter, så enheten visas inte här; den har fått "
+            "besked om att ni försökt registrera en placering och kontaktar er."
+        )
+    else:
+        unit = ongoing.unit
+        reach = f", {unit.email}" if unit.email else ""
+        message = (
+            f"Barnet har redan en pågående placering som en annan enhet har registrerat: "
+            f"{unit.name}{reach}. Kontakta enheten; den har fått besked om att ni försökt "
+            f"registrera en placering. Uppgifter om placeringen visas inte här."
+        )
+    raise PlacementExists({"child_id": message}, placement_id=ongoing.id)
+
+
+def record_refused_registration(
+    session: Session,
+    registry: WorkflowRegistry,
+    notifier: Notifier | None,
+    refused: PlacementExists,
+    actor: Actor,
+    now: datetime,
+) -> CaseEvent:
+    """The refused registration in the history of the current placement's case, in a
+    transaction of the caller's choosing (the refused one was rolled back). When the attempt
+    came from another unit, the placement's coordinator is also told by mail which unit tried
+    and how to reach it: no name, personnummer or detail of the child, only the case
+    reference, which means something only inside the owning unit."""
+    placement = session.get_one(Placement, refused.placement_id)
+    other_unit = (
+        session.get(Organisation, actor.organisation_id)
+        if actor.organisation_id is not None and actor.organisation_id != placement.unit_id
+        else None
+    )
+    event = _record(
+        session,
+        placement,
+        actor,
+        now,
+        EventKind.TRANSITION_REFUSED,
+        registry.get(placement.workflow_name, placement.workflow_version),
+        trigger="registrera",
+        from_state=placement.state,
+        reason=(
+            f"{other_unit.name} försökte registrera en placering för barnet. Nekades: barnet "
+            "har redan en pågående placering här."
+            if other_unit is not None
+            else "En ny placering nekades: barnet har redan en pågående placering."
+        ),
+        details={
+            "error": type(refused).__name__,
+            **({"organisation_id": other_unit.id} if other_unit is not None else {}),
+        },
+    )
+    # The placement's coordinator, or the unit's functional mailbox when there is no address.
+    coordinator = placement.coordinator
+    to_address = (coordinator.contact_email if coordinator else None) or placement.unit.email
+    to_name = coordinator.display_name if coordinator else placement.unit.name
+    if other_unit is not None and to_address and notifier is not None:
+        case = placement.case
+        reach = f" ({other_unit.email})" if other_unit.email else ""
+        lines = [
+            f"Hej {to_name},",
+            "",
+            f"{other_unit.name}{reach} försökte registrera en placering för barnet i ärende "
+            f"{case.reference}. Registreringen nekades eftersom barnet redan har en pågående "
+            "placering hos er, så hälsoundersökningarna begärs inte två gånger.",
+            "",
+            f"Kontakta {other_unit.name} om placeringen. Försöket finns i ärendets historik.",
+            "",
+            "Med vänlig hälsning",
+            "SIP-stöd",
+        ]
+        session.add(
+            OutboxMessage(
+                created_at=now,
+                case_id=case.id,
+                invitation_id=None,
+                kind=KIND_PLACEMENT_ATTEMPT,
+                to_address=to_address,
+                to_name=to_name,
+                subject=f"En annan enhet försökte registrera en placering ({case.reference})",
+                body_text="\n".join(lines),
+                ics=None,
+                ics_method=None,
+                message_id=f"<sip-pn{placement.id}-{secrets.token_hex(8)}@{notifier.domain}>",
+                status=OutboxStatus.PENDING,
+                attempts=0,
+                next_attempt_at=now,
+            )
+        )
+    session.flush()
+    return event
 
 
 # --- moving ------------------------------------------------------------------------------

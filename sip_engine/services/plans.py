@@ -9,7 +9,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sip_engine.models import Case, EventKind, Organisation, PlanInsats, PlanVersion
+from sip_engine.models import (
+    Case,
+    EventKind,
+    Organisation,
+    PlanInsats,
+    PlanVersion,
+    lead_organisation_error,
+    samordningsansvarig_error,
+)
 from sip_engine.workflow import Actor
 
 from .common import ValidationError, check_can_edit, record_change
@@ -48,12 +56,7 @@ def plan_versions(session: Session, case: Case) -> list[PlanVersion]:
 
 def current_plan(session: Session, case: Case) -> PlanVersion | None:
     """The newest adopted version: the plan in force."""
-    return session.scalars(
-        select(PlanVersion)
-        .where(PlanVersion.case_id == case.id, PlanVersion.adopted_at.is_not(None))
-        .order_by(PlanVersion.version_no.desc())
-        .limit(1)
-    ).first()
+    return session.scalars(PlanVersion.in_force_for(case.id)).first()
 
 
 def draft_plan(session: Session, case: Case) -> PlanVersion | None:
@@ -76,17 +79,23 @@ def save_plan_draft(
     """Write the draft for the coming or ongoing meeting; start a new version if none is open."""
     check_can_edit(session, case, actor, expected_version)
     errors: dict[str, str] = {}
+    # A draft may leave the roles open (adopting it may not); what it names must be able to
+    # hold them: huvudansvar a huvudman, samordningsansvarig a huvudman's professional.
     lead: Organisation | None = None
     if data.lead_organisation_id is not None:
         lead = session.get(Organisation, data.lead_organisation_id)
         if lead is None:
             errors["lead_organisation_id"] = "Välj en verksamhet."
-    active_ids = {p.id for p in case.active_participants}
-    if (
-        data.samordningsansvarig_participant_id is not None
-        and data.samordningsansvarig_participant_id not in active_ids
-    ):
-        errors["samordningsansvarig_participant_id"] = "Välj en deltagare i ärendet."
+        elif (problem := lead_organisation_error(lead)) is not None:
+            errors["lead_organisation_id"] = problem
+    if data.samordningsansvarig_participant_id is not None:
+        named = {p.id: p for p in case.active_participants}.get(
+            data.samordningsansvarig_participant_id
+        )
+        if named is None:
+            errors["samordningsansvarig_participant_id"] = "Välj en deltagare i ärendet."
+        elif (problem := samordningsansvarig_error(named)) is not None:
+            errors["samordningsansvarig_participant_id"] = problem
     for index, insats in enumerate(data.insatser):
         if not insats.description.strip():
             errors[f"insatser.{index}.description"] = "Beskriv insatsen."

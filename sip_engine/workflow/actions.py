@@ -31,6 +31,23 @@ def mark_closed(ctx: TransitionContext) -> None:
 
 
 @action
+def mark_reopened(ctx: TransitionContext) -> None:
+    """A closed case opens again: the close is cleared from the case (it stays in the
+    history, with the reason for reopening beside it)."""
+    ctx.case.closed_at = None
+    ctx.case.close_reason = None
+    ctx.case.close_note = None
+    ctx.case.closed_by_id = None
+
+
+@action
+def queue_case_closed(ctx: TransitionContext) -> None:
+    """Tell every participant that the SIP has ended (the case reference only)."""
+    if ctx.notifier is not None:
+        ctx.notifier.case_closed(ctx.session, ctx.case, ctx.participants, ctx.now)
+
+
+@action
 def mark_meeting_called(ctx: TransitionContext) -> None:
     meeting = ctx.open_meeting
     if meeting is not None:
@@ -39,11 +56,18 @@ def mark_meeting_called(ctx: TransitionContext) -> None:
 
 @action
 def cancel_meeting(ctx: TransitionContext) -> None:
+    """Call off the open meeting; but a meeting under way in the state the case leaves
+    (``mote``) has taken place: it is recorded held, and nobody is told it was cancelled."""
     meeting = ctx.open_meeting
-    if meeting is not None:
-        meeting.cancelled_at = ctx.now
-        meeting.cancel_reason = ctx.reason
-        meeting.sequence += 1
+    if meeting is None:
+        return
+    source = ctx.definition.states.get(ctx.source_state or "")
+    if source is not None and source.meeting_under_way:
+        meeting.held_at = ctx.now
+        return
+    meeting.cancelled_at = ctx.now
+    meeting.cancel_reason = ctx.reason
+    meeting.sequence += 1
 
 
 @action

@@ -12,12 +12,14 @@ from typing import Any
 
 from sqlalchemy import Integer, bindparam, select
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from sip_engine.clock import local_date
 from sip_engine.consent_rules import Subject
 from sip_engine.models import (
     Base,
     Case,
+    Child,
     Consent,
     Invitation,
     Meeting,
@@ -26,6 +28,7 @@ from sip_engine.models import (
     RelativeKind,
     Role,
     User,
+    samordningsansvarig_of,
 )
 from sip_engine.notify import Notifier
 
@@ -76,6 +79,8 @@ class TransitionContext:
     notifier: Notifier | None = None
     # All the open meeting's invitations, when an action has just read and extended them.
     meeting_invitations: list[Invitation] | None = None
+    # The state the trigger fires from (the case's state before the transition).
+    source_state: str | None = None
 
     @property
     def today(self) -> date:
@@ -94,8 +99,10 @@ class TransitionContext:
     def child(self) -> Subject:
         """The case's child as the consent rule reads it: birth date and vårdnadshavare."""
         rows = self.session.execute(_CHILD, {"child_id": self.case.child_id}).all()
+        # The case holds its child from here (the session alone keeps it only weakly).
+        set_committed_value(self.case, "child", rows[0].Child)
         return Subject(
-            birth_date=rows[0].birth_date,
+            birth_date=rows[0].Child.birth_date,
             guardians=tuple(
                 (row.relative_id, row.name)
                 for row in rows
@@ -124,6 +131,12 @@ class TransitionContext:
     def draft_plan(self) -> PlanVersion | None:
         return self.session.scalars(_DRAFT_PLAN, {"case_id": self.case.id}).first()
 
+    @cached_property
+    def samordningsansvarig(self) -> Participant | None:
+        """The case's samordningsansvarig: the person the plan in force names (the one
+        source of truth; see :func:`sip_engine.models.samordningsansvarig_of`)."""
+        return samordningsansvarig_of(self.session, self.case.id)
+
 
 # The facts' queries, built once with bound parameters: building a statement and its cache
 # key anew on every transition cost about as much as running it.
@@ -142,9 +155,12 @@ _CONSENTS = (
 )
 _CHILD_TABLE = Base.metadata.tables["child"]
 _RELATIVE = Base.metadata.tables["relative"]
+# The child as an entity (not only its birth date): the same one statement, and the child is
+# then in the session, so the kallelse's protection rule (sip_engine.protection, which reads
+# ``case.child``) costs no query of its own.
 _CHILD = (
     select(
-        _CHILD_TABLE.c.birth_date,
+        Child,
         _RELATIVE.c.id.label("relative_id"),
         _RELATIVE.c.name,
         _RELATIVE.c.kind,

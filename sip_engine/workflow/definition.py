@@ -26,6 +26,8 @@ REMINDER_ANCHORS = frozenset(
         "consent_expires",
         # placement workflow: each 6-monthly övervägande/omprövning date of the placement
         "review_date",
+        # the day the child leaves the workflow's target group (turns target_group.max_age + 1)
+        "leaves_target_group",
     }
 )
 REMINDER_RECIPIENTS = frozenset(
@@ -71,6 +73,9 @@ class StateDef:
     label: str
     step: int
     final: bool = False
+    # The meeting is taking place in this state: leaving it ends the meeting as held, never
+    # as cancelled (the action cancel_meeting reads it).
+    meeting_under_way: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,21 @@ class TriggerDef:
     requires_reason: bool = False
     # The holder of a personal link (a region contact without an account) may fire it.
     link: bool = False
+    # Leaves a final state (a closed case reopened); only such a trigger may.
+    reopens: bool = False
+
+
+@dataclass(frozen=True)
+class RuleDef:
+    """A guard every trigger of the workflow runs besides its own, except the triggers the
+    rule leaves open (the ways on while the rule holds)."""
+
+    id: str
+    guard: str
+    except_triggers: frozenset[str]
+
+    def applies_to(self, trigger_id: str) -> bool:
+        return trigger_id not in self.except_triggers
 
 
 @dataclass(frozen=True)
@@ -110,9 +130,13 @@ class WorkflowDefinition:
     triggers: Mapping[str, TriggerDef]
     close_reasons: Mapping[str, str] = field(default_factory=dict)
     reminders: tuple[ReminderRule, ...] = ()
+    rules: tuple[RuleDef, ...] = ()
     legal_references: tuple[str, ...] = ()
     # Named deadlines in days (e.g. the health examination's time offered within 28 days).
     deadlines: Mapping[str, int] = field(default_factory=dict)
+    # The oldest age (in whole years) of the workflow's target group, e.g. 20 for "0–20 years";
+    # None when the workflow has no upper age.
+    max_age: int | None = None
     source: str = "<memory>"
 
     @property
@@ -171,6 +195,7 @@ def parse_definition(
             label=str(require(entry, "label", f"state '{state_id}'")),
             step=int(entry.get("step", len(states) + 1)),
             final=bool(entry.get("final", False)),
+            meeting_under_way=bool(entry.get("meeting_under_way", False)),
         )
     if not states:
         raise fail(data, "workflow: no states defined")
@@ -189,9 +214,12 @@ def parse_definition(
         for state_id in (*sources, dest):
             if state_id not in states:
                 raise fail(entry, f"{context}: unknown state '{state_id}'")
+        reopens = bool(entry.get("reopens", False))
         for state_id in sources:
-            if states[state_id].final:
+            if states[state_id].final and not reopens:
                 raise fail(entry, f"{context}: leaves the final state '{state_id}'")
+            if reopens and not states[state_id].final:
+                raise fail(entry, f"{context}: 'reopens' but leaves the open state '{state_id}'")
         roles = [str(r) for r in _as_list(require(entry, "roles", context))]
         for role in roles:
             if role not in roles_known:
@@ -214,7 +242,23 @@ def parse_definition(
             actions=actions,
             requires_reason=bool(entry.get("requires_reason", False)),
             link=bool(entry.get("link", False)),
+            reopens=reopens,
         )
+
+    rules: list[RuleDef] = []
+    for entry in _as_list(data.get("rules")):
+        rule_id = str(require(entry, "id", "rule"))
+        context = f"rule '{rule_id}'"
+        if any(r.id == rule_id for r in rules):
+            raise fail(entry, f"{context}: defined twice")
+        rule_guard = str(require(entry, "guard", context))
+        if rule_guard not in guards_known:
+            raise fail(entry, f"{context}: unknown guard '{rule_guard}'")
+        excepted = frozenset(str(t) for t in _as_list(entry.get("except")))
+        for trigger_id in sorted(excepted):
+            if trigger_id not in triggers:
+                raise fail(entry, f"{context}: unknown trigger '{trigger_id}'")
+        rules.append(RuleDef(id=rule_id, guard=rule_guard, except_triggers=excepted))
 
     close_reasons_raw = data.get("close_reasons") or {}
     if not isinstance(close_reasons_raw, Mapping):
@@ -232,6 +276,15 @@ def parse_definition(
             raise fail(deadlines_raw, f"deadline '{key}': must be a whole number of days")
         deadlines[str(key)] = days
 
+    target_group = data.get("target_group") or {}
+    if not isinstance(target_group, Mapping):
+        raise fail(data, "workflow: 'target_group' must be a mapping")
+    max_age = target_group.get("max_age")
+    if max_age is not None and (
+        isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 0
+    ):
+        raise fail(target_group, "target_group: 'max_age' must be a whole number of years")
+
     reminders: list[ReminderRule] = []
     for entry in _as_list(data.get("reminders")):
         rule_id = str(require(entry, "id", "reminder"))
@@ -246,6 +299,8 @@ def parse_definition(
         anchor = str(require(entry, "anchor", context))
         if anchor not in REMINDER_ANCHORS:
             raise fail(entry, f"{context}: unknown anchor '{anchor}'")
+        if anchor == "leaves_target_group" and max_age is None:
+            raise fail(entry, f"{context}: anchor '{anchor}' needs target_group.max_age")
         offset = entry.get("offset_days")
         if not isinstance(offset, int):
             raise fail(entry, f"{context}: 'offset_days' must be a whole number of days")
@@ -282,8 +337,10 @@ def parse_definition(
         triggers=triggers,
         close_reasons=close_reasons,
         reminders=tuple(reminders),
+        rules=tuple(rules),
         legal_references=tuple(str(r) for r in _as_list(data.get("legal_references"))),
         deadlines=deadlines,
+        max_age=max_age,
         source=source,
     )
 

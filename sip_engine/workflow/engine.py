@@ -325,34 +325,41 @@ class WorkflowEngine:
             reason=reason,
             reason_code=reason_code,
             notifier=self.notifier,
+            source_state=state,
         )
         new_state = self.registry.compiled(case.workflow_name, case.workflow_version).run(
             state, ctx
         )
         if new_state is None:
+            # One reason goes in the message; several are listed after it, each once.
+            refusals = ctx.refusals
+            head = f"”{trigger.label}” går inte ännu:"
             raise GuardRefused(
-                f"”{trigger.label}” går inte ännu: " + " ".join(ctx.refusals),
-                reasons=ctx.refusals,
+                f"{head} {refusals[0]}" if len(refusals) == 1 else head,
+                reasons=refusals,
                 **where,
             )
 
         # The state change goes out first, as one UPDATE guarded by the version the case was
         # loaded with (a concurrent change matches no row: CaseConflict); from then on this
         # transaction holds the case row. Then the actions' rows and the event.
-        with case_conflicts(case):
-            if session.new or session.dirty or session.deleted:
-                session.flush()  # what the caller changed before firing goes out first
-            # A reflexive trigger (boka_om) keeps the time in the step.
-            _write_case(session, case, new_state if new_state != state else None, now)
-            for name in trigger.actions:
-                ACTIONS[name](ctx)
-            # What an action changed on the case itself (mark_closed), in the transaction that
-            # has just raised its version and holds the row: no second version step.
-            changed = pending_columns(case)
-            changed.pop("version", None)
-            write_columns(session, case, changed)
-            if session.new or session.dirty or session.deleted:
-                session.flush()
+        try:
+            with case_conflicts(case):
+                if session.new or session.dirty or session.deleted:
+                    session.flush()  # what the caller changed before firing goes out first
+                # A reflexive trigger (boka_om) keeps the time in the step.
+                _write_case(session, case, new_state if new_state != state else None, now)
+                for name in trigger.actions:
+                    ACTIONS[name](ctx)
+                # What an action changed on the case itself (mark_closed), in the transaction that
+                # has just raised its version and holds the row: no second version step.
+                changed = pending_columns(case)
+                changed.pop("version", None)
+                write_columns(session, case, changed)
+                if session.new or session.dirty or session.deleted:
+                    session.flush()
+        except CaseConflict as conflict:  # with the trigger and state, for the history
+            raise CaseConflict(conflict.message, **where) from conflict
         event = _insert_event(
             session,
             case,
@@ -374,10 +381,26 @@ class WorkflowEngine:
         return event
 
     def record_refusal(
-        self, session: Session, case: Case, actor: Actor, error: WorkflowError
+        self,
+        session: Session,
+        case: Case,
+        actor: Actor,
+        error: WorkflowError,
+        *,
+        action: str | None = None,
     ) -> CaseEvent:
-        """Write a refused trigger to the history, in a transaction of the caller's choosing
-        (typically a fresh one after the failed one was rolled back)."""
+        """Write a refusal to the history: every kind of it (a guard, the wrong role or no
+        part in the case, a missing reason, an unknown trigger, a conflict with someone
+        else's change), with the actor, the trigger (or ``action``: the form that was
+        refused) and the reasons, each once.
+
+        The refused change's transaction must be rolled back first and this written in a
+        fresh one that the caller commits: written inside the failed transaction, the row
+        would be lost with its rollback (a conflict always rolls back). It writes only the
+        history row, never the case, so it cannot conflict itself."""
+        details: dict[str, Any] = {"error": type(error).__name__}
+        if action is not None:
+            details["action"] = action
         return record_event(
             session,
             case,
@@ -385,7 +408,7 @@ class WorkflowEngine:
             EventKind.TRANSITION_REFUSED,
             self.clock.now(),
             trigger=error.trigger,
-            from_state=error.state,
-            reason=" ".join(error.reasons),
-            details={"error": type(error).__name__},
+            from_state=error.state or case.state,
+            reason=" ".join(dict.fromkeys(error.reasons)),
+            details=details,
         )

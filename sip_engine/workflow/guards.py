@@ -15,12 +15,13 @@ from sip_engine.clock import STOCKHOLM, local_date
 from sip_engine.models import (
     HUVUDMAN_PARTIES,
     PARTY_LABELS,
-    FunctionRole,
     Organisation,
     Participant,
     ParticipantKind,
     Party,
     Role,
+    lead_organisation_error,
+    samordningsansvarig_error,
 )
 
 from .context import TransitionContext
@@ -32,6 +33,11 @@ GUARDS: dict[str, Guard] = {}
 # Guards that judge what the user submits with the trigger (not the case): listing the
 # options skips them, firing runs them.
 INPUT_GUARDS = frozenset({"close_reason_given"})
+
+# What several guards need, said in one text each (evaluate_guards lists a text once).
+NO_MEETING = "Inget möte är planerat."
+NO_OPEN_MEETING = "Inget möte pågår."
+NO_PLAN = "Ingen plan är påbörjad för mötet."
 
 # A meeting may be opened in the system this long before its booked start.
 MEETING_EARLY_START = timedelta(hours=1)
@@ -93,7 +99,7 @@ def child_voice_recorded(ctx: TransitionContext) -> list[str]:
 def has_question(ctx: TransitionContext) -> list[str]:
     meeting = ctx.open_meeting
     if meeting is None:
-        return ["Inget möte är planerat."]
+        return [NO_MEETING]
     if not any(q.strip() for q in meeting.questions or []):
         return ["Mötet behöver minst en frågeställning."]
     return []
@@ -103,7 +109,7 @@ def has_question(ctx: TransitionContext) -> list[str]:
 def meeting_in_future(ctx: TransitionContext) -> list[str]:
     meeting = ctx.open_meeting
     if meeting is None:
-        return ["Inget möte är planerat."]
+        return [NO_MEETING]
     if meeting.starts_at <= ctx.now:
         return [f"Mötestiden ({_fmt_time(ctx)}) har redan passerat; välj en ny tid."]
     return []
@@ -113,7 +119,7 @@ def meeting_in_future(ctx: TransitionContext) -> list[str]:
 def meeting_time_reached(ctx: TransitionContext) -> list[str]:
     meeting = ctx.open_meeting
     if meeting is None:
-        return ["Inget möte är planerat."]
+        return [NO_MEETING]
     if ctx.now < meeting.starts_at - MEETING_EARLY_START:
         return [f"Mötet börjar {_fmt_time(ctx)}; det kan startas tidigast en timme före."]
     return []
@@ -169,8 +175,12 @@ def consent_valid_at_meeting(ctx: TransitionContext) -> list[str]:
 
 @guard
 def consent_revoked_or_expired(ctx: TransitionContext) -> list[str]:
-    if _consent_reasons(ctx, ctx.today):
+    if _consent_lapsed(ctx):
         return []
+    if not ctx.consents:
+        return ["Inget samtycke har registrerats ännu; det första registreras under Samtycke."]
+    if _consent_reasons(ctx, ctx.today):
+        return ["Inget samtycke har återkallats eller gått ut; komplettera samtycket i stället."]
     return ["Det finns ett giltigt samtycke; ett nytt behöver inte sökas."]
 
 
@@ -178,7 +188,7 @@ def consent_revoked_or_expired(ctx: TransitionContext) -> list[str]:
 def attendance_recorded(ctx: TransitionContext) -> list[str]:
     meeting = ctx.open_meeting
     if meeting is None:
-        return ["Inget möte pågår."]
+        return [NO_OPEN_MEETING]
     recorded = {a.participant_id for a in meeting.attendance}
     missing = [p.name for p in ctx.participants if p.id not in recorded]
     if not meeting.attendance:
@@ -192,7 +202,7 @@ def attendance_recorded(ctx: TransitionContext) -> list[str]:
 def plan_has_insats(ctx: TransitionContext) -> list[str]:
     plan = ctx.draft_plan
     if plan is None:
-        return ["Ingen plan är påbörjad för mötet."]
+        return [NO_PLAN]
     if not plan.insatser:
         return ["Planen saknar insatser."]
     return []
@@ -202,20 +212,22 @@ def plan_has_insats(ctx: TransitionContext) -> list[str]:
 def plan_has_lead_and_samordningsansvarig(ctx: TransitionContext) -> list[str]:
     plan = ctx.draft_plan
     if plan is None:
-        return ["Ingen plan är påbörjad för mötet."]
-    reasons = []
-    if plan.lead_party is None or plan.lead_organisation_id is None:
-        reasons.append("Planen anger inte vilken huvudman som har det övergripande ansvaret.")
-    if plan.samordningsansvarig_participant_id is None:
-        reasons.append("Planen anger ingen samordningsansvarig.")
-    return reasons
+        return [NO_PLAN]
+    named = None
+    if plan.samordningsansvarig_participant_id is not None:
+        named = ctx.session.get(Participant, plan.samordningsansvarig_participant_id)
+    problems = (
+        lead_organisation_error(plan.lead_organisation),
+        samordningsansvarig_error(named),
+    )
+    return [problem for problem in problems if problem is not None]
 
 
 @guard
 def follow_up_in_future(ctx: TransitionContext) -> list[str]:
     plan = ctx.draft_plan
     if plan is None:
-        return ["Ingen plan är påbörjad för mötet."]
+        return [NO_PLAN]
     if plan.next_follow_up is None:
         return ["Planen saknar datum för nästa uppföljning."]
     if plan.next_follow_up <= ctx.today:
@@ -225,16 +237,15 @@ def follow_up_in_future(ctx: TransitionContext) -> list[str]:
 
 @guard
 def actor_may_close(ctx: TransitionContext) -> list[str]:
-    """Only the case's coordinator or its samordningsansvarig closes a case (practice)."""
+    """Only the case's coordinator or its samordningsansvarig (the person the plan in force
+    names) closes a case (practice), besides the unit's chef."""
     actor = ctx.actor
     if actor.is_system:
         return []
     if actor.user_id is not None and actor.user_id == ctx.case.coordinator_id:
         return []
-    if actor.professional_id is not None and any(
-        p.professional_id == actor.professional_id and p.has_role(FunctionRole.SAMORDNINGSANSVARIG)
-        for p in ctx.participants
-    ):
+    named = ctx.samordningsansvarig if actor.professional_id is not None else None
+    if named is not None and named.professional_id == actor.professional_id:
         return []
     if actor.role is Role.CHEF and actor.organisation_id == ctx.case.unit_id:
         return []
@@ -246,3 +257,24 @@ def close_reason_given(ctx: TransitionContext) -> list[str]:
     if ctx.reason_code not in ctx.definition.close_reasons:
         return ["Välj ett skäl till att SIP:en avslutas."]
     return []
+
+
+# --- while no valid consent exists (the workflow rule samtycke_saknas in sip.yaml) ----------
+
+CONSENT_LAPSED_WAYS_ON = (
+    "Utan giltigt samtycke kan ärendet bara gå vidare på två sätt: sök nytt samtycke "
+    "eller avsluta SIP:en."
+)
+
+
+def _consent_lapsed(ctx: TransitionContext) -> list[str]:
+    """Why a consent given on the case no longer holds (sip_engine.consent_rules.lapsed); []
+    while it holds or before one was ever given (preparing a first consent is step 2)."""
+    return consent_rules.lapsed(ctx.consents, ctx.child, ctx.today)
+
+
+@guard
+def consent_in_force(ctx: TransitionContext) -> list[str]:
+    """The workflow rule: after revocation (or expiry) only its ways on remain open."""
+    lapsed = _consent_lapsed(ctx)
+    return [*lapsed, CONSENT_LAPSED_WAYS_ON] if lapsed else []

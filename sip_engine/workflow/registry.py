@@ -17,13 +17,23 @@ from .guards import GUARDS
 
 def evaluate_guards(ctx: TransitionContext, skip: frozenset[str] = frozenset()) -> list[str]:
     """All reasons the context's trigger may not fire (every guard runs, none short-circuits,
-    so the coordinator sees everything that is missing at once)."""
+    so the coordinator sees everything that is missing at once), each stated once: guards
+    that need the same thing (a planned meeting, a plan) give the same text for it, and the
+    reason is listed once however many guards found it missing.
+
+    The workflow's rules come first: a rule that holds leaves only its ways on open, so its
+    reasons are the answer and the trigger's own guards are not asked."""
     assert ctx.trigger is not None
-    reasons: list[str] = []
+    reasons: dict[str, None] = {}  # ordered, without repeats
+    for rule in ctx.definition.rules:
+        if rule.applies_to(ctx.trigger.id):
+            reasons.update(dict.fromkeys(GUARDS[rule.guard](ctx)))
+    if reasons:
+        return list(reasons)
     for name in ctx.trigger.guards:
         if name not in skip:
-            reasons.extend(GUARDS[name](ctx))
-    return reasons
+            reasons.update(dict.fromkeys(GUARDS[name](ctx)))
+    return list(reasons)
 
 
 def _guards_pass(event: EventData) -> bool:

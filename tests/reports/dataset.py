@@ -146,7 +146,9 @@ class _Maker:
             receiving_area_id=case.nosam_area_id,
             workflow_name="placement",
             workflow_version=1,
-            state="under",
+            # Every case here is the same child's: only one placement may be current
+            # (ux_placement_current_child), so these are past ones, in their follow-up phase.
+            state="efter",
             state_entered_at=requested,
             created_at=requested,
             updated_at=requested,

@@ -7,6 +7,7 @@ from sip_engine.models import CaseEvent, Consent, EventKind
 from sip_engine.services import consent
 from sip_engine.services.common import ValidationError
 from sip_engine.workflow import GuardRefused
+from sip_engine.workflow.guards import CONSENT_LAPSED_WAYS_ON
 
 from ..world import CaseBuilder
 
@@ -28,7 +29,10 @@ def test_consent_revoked_midway_stops_the_case_at_once(builder: CaseBuilder) -> 
     with pytest.raises(GuardRefused) as raised:
         builder.engine.fire(builder.session, case, "hall_mote", builder.w.actor)
     builder.session.rollback()
-    assert raised.value.reasons == ["Samtycket har återkallats; inget giltigt samtycke finns."]
+    assert raised.value.reasons == [
+        "Samtycket har återkallats; inget giltigt samtycke finns.",
+        CONSENT_LAPSED_WAYS_ON,
+    ]
     # ...and the coordinator either seeks a new consent or closes the case.
     builder.fire(case, "sok_nytt_samtycke", reason="Nytt samtal med familjen bokas.")
     assert case.state == "forbered"

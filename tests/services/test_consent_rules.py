@@ -89,8 +89,8 @@ def test_kalla_is_refused_when_one_guardian_left_bup_out(builder: CaseBuilder) -
     builder.plan_meeting(case)
     with pytest.raises(GuardRefused) as refused:
         builder.fire(case, "kalla")
-    assert "Vårdnadshavaren Jonas Testssons samtycke omfattar inte BUP Centrum." in str(
-        refused.value
+    assert "Vårdnadshavaren Jonas Testssons samtycke omfattar inte BUP Centrum." in (
+        refused.value.reasons
     )
     builder.session.rollback()
     assert case.state == "forbered"  # BUP is not called

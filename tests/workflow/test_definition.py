@@ -68,6 +68,24 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
             "- id: uppfoljning_paminnelse_7",
         ),
         (
+            "guard: consent_in_force",
+            "guard: consent_is_fine",
+            "rule 'samtycke_saknas': unknown guard 'consent_is_fine'",
+            "- id: samtycke_saknas",
+        ),
+        (
+            "except: [forbered, sok_nytt_samtycke,",
+            "except: [forbered, sok_nytt_samtyck,",
+            "rule 'samtycke_saknas': unknown trigger 'sok_nytt_samtyck'",
+            "- id: samtycke_saknas",
+        ),
+        (
+            "    reopens: true\n",
+            "",
+            "trigger 'ateroppna': leaves the final state 'avslutad'",
+            "- id: ateroppna",
+        ),
+        (
             "initial: upptack",
             "initial: start",
             "workflow: unknown initial state 'start'",
@@ -106,6 +124,7 @@ def test_diagram_is_a_mermaid_state_diagram(registry: WorkflowRegistry) -> None:
     assert "    [*] --> upptack" in lines
     assert "    mote --> folj_upp: Anta planen och gå till uppföljning" in lines
     assert "    avslutad --> [*]" in lines
+    assert "    avslutad --> forbered: Återöppna SIP" in lines
     result = CliRunner().invoke(main, ["workflows", "diagram", "sip"])
     assert result.exit_code == 0 and result.output == text
 
@@ -113,3 +132,20 @@ def test_diagram_is_a_mermaid_state_diagram(registry: WorkflowRegistry) -> None:
 def test_no_automatic_to_state_methods_exist(registry: WorkflowRegistry) -> None:
     machine = registry.compiled("sip", 1).machine
     assert not any(name.startswith("to_") for name in machine.events)
+
+
+def test_the_target_group_is_data_and_its_anchor_needs_it(
+    registry: WorkflowRegistry, tmp_path: Path
+) -> None:
+    sip = registry.latest("sip")
+    assert sip.max_age == 20
+    rule = next(r for r in sip.reminders if r.id == "fyller_21")
+    assert (rule.anchor, rule.offset_days, rule.kind) == ("leaves_target_group", -90, "warning")
+    assert set(rule.states) == {s for s in sip.states if not sip.states[s].final}
+    for old, new, message in (
+        ("target_group:\n  max_age: 20\n", "", "anchor 'leaves_target_group' needs"),
+        ("max_age: 20", "max_age: tjugo", "target_group: 'max_age' must be a whole number"),
+    ):
+        with pytest.raises(WorkflowDefinitionError) as raised:
+            WorkflowRegistry.from_directory(_broken(tmp_path, old, new))
+        assert message in str(raised.value)

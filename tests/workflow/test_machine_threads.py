@@ -26,7 +26,11 @@ def test_two_threads_are_inside_a_guard_at_the_same_time(
     results: list[Any] = []
 
     def fire() -> None:
-        ctx = SimpleNamespace(trigger=compiled.definition.triggers["forbered"], refusals=[])
+        ctx = SimpleNamespace(
+            definition=compiled.definition,
+            trigger=compiled.definition.triggers["forbered"],
+            refusals=[],
+        )
         try:
             results.append(compiled.run("upptack", cast(TransitionContext, ctx)))
         except threading.BrokenBarrierError as exc:

@@ -19,7 +19,8 @@ from ..world import CaseBuilder
 
 # Statements per fire, BEGIN and COMMIT aside, with the case loaded in the same session.
 # The reminders ask the one consent rule (the consents with their organisations, the child
-# with the guardians, the participants): three statements on both transitions.
+# with the guardians, the participants): three statements on both transitions; the age rule
+# (fyller_21) reads the same child.
 FORBERED_BUDGET = 11  # the case leaving upptäck also cancels its reminders there
 # Three participants: more invitations and messages add rows, not statements (all the
 # invitations go in one INSERT .. RETURNING; the reminders reuse what the guards and the
