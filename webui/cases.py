@@ -335,7 +335,7 @@ def show(case_id: int) -> ResponseReturnValue:
     return render_template("cases/show.html", **context)
 
 
-@bp.route("/<int:case_id>/steg/<trigger>", methods=["POST"])
+@bp.route("/<int:case_id>/steg/<trigger:trigger>", methods=["POST"])
 @login_required
 def fire(case_id: int, trigger: str) -> ResponseReturnValue:
     session, me = db(), actor()

@@ -74,6 +74,15 @@ class IdConverter(BaseConverter):
         return str(int(value))
 
 
+class TriggerConverter(BaseConverter):
+    """``<trigger:...>``: a workflow trigger's name, lower-case ASCII. Anything else (a NUL,
+    another script, a page of text) names no trigger and is a 404, instead of reaching the
+    refusal the history records (PostgreSQL rejects NUL in text)."""
+
+    regex = r"[a-z][a-z0-9_]{0,59}"
+    part_isolating = True
+
+
 class TextForm(FlaskForm):
     """A Flask-WTF form (the sign-in form) held to the same rules as ``FormReader``: it reads
     the posted text fields only, never an uploaded file or a JSON body in a field's place

@@ -16,6 +16,7 @@ function-scoped-fixture health check is suppressed.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -48,7 +49,7 @@ from sip_engine.services import meetings as meeting_service
 from sip_engine.services import placements as placement_service
 from sip_engine.services.common import ValidationError
 from sip_engine.workflow import WorkflowRegistry
-from webui.forms import DAY_RANGE_MESSAGE, MAX_DB_INT, FormReader, parse_int
+from webui.forms import DAY_RANGE_MESSAGE, MAX_DB_INT, FormReader, TriggerConverter, parse_int
 
 from ..placement_helpers import folktandvarden, new_placement
 from ..world import PASSWORD, CaseBuilder, World
@@ -418,6 +419,14 @@ def test_every_form_has_an_entry(app: Flask) -> None:
     assert set(_post_rules(app)) == set(FORMS)
 
 
+def test_every_trigger_of_every_workflow_has_a_name_its_path_takes(
+    registry: WorkflowRegistry,
+) -> None:
+    for name in ("sip", "placement", placement_service.EXAM_WORKFLOW):
+        for trigger in registry.latest(name).triggers:
+            assert re.fullmatch(TriggerConverter.regex, trigger), (name, trigger)
+
+
 # ---------------------------------------------------------------------------- the world
 
 
@@ -537,8 +546,7 @@ def test_bad_input_is_a_form_error_and_changes_nothing(
             login(client, user.username)
         path = rule
         for name, value in path_values.items():
-            converter = "int:" if f"<int:{name}>" in path else ""
-            path = path.replace(f"<{converter}{name}>", quote(value, safe=""))
+            path = re.sub(rf"<(\w+:)?{name}>", quote(value, safe=""), path)
         body = {k: _encode(v) for k, v in data.items() if v is not None}
         body["csrf_token"] = csrf_token(client) if form.sign_in_each_time else token
         before = snapshot(db_engine)
