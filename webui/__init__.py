@@ -95,6 +95,12 @@ def create_app(
     test_config: dict[str, Any] | None = None,
 ) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
+    # Every ``<int:...>`` of every blueprint: ASCII digits within the signed 64-bit range, or
+    # the route does not match (set before any rule is added: rules bind their converter).
+    from webui.forms import IdConverter, TriggerConverter
+
+    app.url_map.converters["int"] = IdConverter
+    app.url_map.converters["trigger"] = TriggerConverter
     runtime = runtime or build_runtime(settings or load_settings(), clock)
     app.config.update(
         SECRET_KEY=runtime.secret,

@@ -45,18 +45,21 @@ def users() -> ResponseReturnValue:
         f = FormReader(request.form)
         role = f.choice("role", {r.value for r in Role}, required="Välj roll.")
         organisation_id = f.integer("organisation_id", required="Välj verksamhet.")
+        username = f.text("username", max_length=80)
+        display_name = f.text("display_name", max_length=160)
+        professional_id = f.integer("professional_id")
         try:
             if f.errors:
                 raise ValidationError(f.errors)
             assert role is not None and organisation_id is not None
             user = admin_service.create_user(
                 db(),
-                username=f.text("username", max_length=80),
-                display_name=f.text("display_name", max_length=160),
+                username=username,
+                display_name=display_name,
                 role=Role(role),
                 organisation_id=organisation_id,
-                password=request.form.get("password", ""),
-                professional_id=f.integer("professional_id"),
+                password=request.form.get("password", ""),  # as typed: never stripped
+                professional_id=professional_id,
             )
         except ValidationError as exc:
             db().rollback()
@@ -117,18 +120,23 @@ def organisations() -> ResponseReturnValue:
         values = request.form.to_dict()
         f = FormReader(request.form)
         party = f.choice("party", {p.value for p in Party}, required="Välj part.")
+        name = f.text("name", max_length=160)
+        kind = f.text("kind", max_length=60)
+        huvudman = f.text("huvudman", max_length=120)
+        kommun = f.text("kommun", max_length=80)
+        nosam_area_id = f.integer("nosam_area_id")
         try:
             if f.errors:
                 raise ValidationError(f.errors)
             assert party is not None
             org = admin_service.create_organisation(
                 db(),
-                name=f.text("name", max_length=160),
+                name=name,
                 party=Party(party),
-                kind=f.text("kind", max_length=60),
-                huvudman=f.text("huvudman", max_length=120),
-                kommun=f.text("kommun", max_length=80),
-                nosam_area_id=f.integer("nosam_area_id"),
+                kind=kind,
+                huvudman=huvudman,
+                kommun=kommun,
+                nosam_area_id=nosam_area_id,
             )
         except ValidationError as exc:
             db().rollback()

@@ -58,6 +58,10 @@ def answer(token: str) -> ResponseReturnValue:
         values = request.form.to_dict()
         f = FormReader(request.form)
         choice = f.choice("answer", {a.value for a in Answer}, required="Välj ett svar.")
+        reason = f.text("reason", max_length=1000)
+        substitute_name = f.text("substitute_name", max_length=160)
+        substitute_email = f.text("substitute_email", max_length=254)
+        substitute_organisation_id = f.integer("substitute_organisation_id")
         try:
             if f.errors or choice is None:
                 raise ValidationError(f.errors)
@@ -67,10 +71,10 @@ def answer(token: str) -> ResponseReturnValue:
                 opened,
                 AnswerInput(
                     answer=Answer(choice),
-                    reason=f.text("reason", max_length=1000),
-                    substitute_name=f.text("substitute_name", max_length=160),
-                    substitute_email=f.text("substitute_email", max_length=254),
-                    substitute_organisation_id=f.integer("substitute_organisation_id"),
+                    reason=reason,
+                    substitute_name=substitute_name,
+                    substitute_email=substitute_email,
+                    substitute_organisation_id=substitute_organisation_id,
                 ),
                 now(),
             )

@@ -8,7 +8,6 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from sqlalchemy import bindparam, select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -18,11 +17,12 @@ from sip_engine.services.auth import LoginThrottled, authenticate, end_sessions
 
 from . import login_manager
 from .context import WebUser, db, now, remote_addr, web_user
+from .forms import TextForm, parse_int
 
 bp = Blueprint("auth", __name__)
 
 
-class LoginForm(FlaskForm):
+class LoginForm(TextForm):
     username = StringField("Användarnamn", validators=[DataRequired(), Length(max=80)])
     password = PasswordField("Lösenord", validators=[DataRequired(), Length(max=200)])
 
@@ -51,12 +51,13 @@ def _load_user(session_id: str) -> WebUser | None:
     """The signed-in user of a session id ``"<user id>:<generation>"`` (WebUser.get_id), or
     None when the session is over: the user is inactive, or signed out, was deactivated or got
     a new password after this session began (each raises the generation, end_sessions)."""
-    user_id, _, generation = session_id.partition(":")
-    if not _is_small_natural(user_id) or not _is_small_natural(generation):
+    raw_user_id, _, raw_generation = session_id.partition(":")
+    user_id, generation = parse_int(raw_user_id), parse_int(raw_generation)
+    if user_id is None or generation is None:
         return None
     # On the session's connection: plain values, no need for the ORM's execution path.
-    row = db().connection().execute(_USER_WITH_UNIT, {"user_id": int(user_id)}).first()
-    if row is None or not row.is_active or row.session_generation != int(generation):
+    row = db().connection().execute(_USER_WITH_UNIT, {"user_id": user_id}).first()
+    if row is None or not row.is_active or row.session_generation != generation:
         return None
     return WebUser(
         id=row.id,
@@ -68,10 +69,6 @@ def _load_user(session_id: str) -> WebUser | None:
         professional_id=row.professional_id,
         session_generation=row.session_generation,
     )
-
-
-def _is_small_natural(text: str) -> bool:
-    return text.isascii() and text.isdecimal() and len(text) <= 18
 
 
 def _safe_next(target: str | None) -> str:

@@ -62,7 +62,7 @@ from .context import (
     require_role,
     runtime,
 )
-from .forms import FormReader, local_input
+from .forms import MAX_DB_INT, FormReader, local_input, parse_int
 
 bp = Blueprint("cases", __name__, url_prefix="/arenden")
 
@@ -121,27 +121,20 @@ def list_cases() -> ResponseReturnValue:
         abort(404)
     args = request.args
     definition = runtime().registry.latest("sip")
-    state = args.get("state") or None
-    if state and state not in definition.states:
-        state = None
-    reason = args.get("reason") or None
-    if reason and reason not in case_service.SIP_REASONS:
-        reason = None
+    # A filter that makes no sense is left out (the list shows what the rest selects).
+    f = FormReader(args)
+    state = f.choice("state", set(definition.states))
+    reason = f.choice("reason", set(case_service.SIP_REASONS))
     flt = CaseFilter(
         state=state,
-        nosam_area_id=int(args["area"]) if args.get("area", "").isdigit() else None,
-        coordinator_id=(
-            me.user_id
-            if args.get("mine") == "1"
-            else int(args["coordinator"])
-            if args.get("coordinator", "").isdigit()
-            else None
-        ),
+        nosam_area_id=f.integer("area"),
+        coordinator_id=me.user_id if args.get("mine") == "1" else f.integer("coordinator"),
         reason=reason,
         attention=args.get("attention") == "1",
-        search=(args.get("q") or "")[:100] or None,
+        search=f.text("q")[:100] or None,
         sort=args.get("sort", "opened_desc"),
-        page=int(args["page"]) if args.get("page", "").isdigit() else 1,
+        # A page beyond any count is no page (and its offset would overflow).
+        page=f.integer("page", minimum=1, maximum=MAX_DB_INT // CaseFilter.per_page) or 1,
     )
     session = db()
     page = search_cases(session, me, flt, now())
@@ -342,21 +335,26 @@ def show(case_id: int) -> ResponseReturnValue:
     return render_template("cases/show.html", **context)
 
 
-@bp.route("/<int:case_id>/steg/<trigger>", methods=["POST"])
+@bp.route("/<int:case_id>/steg/<trigger:trigger>", methods=["POST"])
 @login_required
 def fire(case_id: int, trigger: str) -> ResponseReturnValue:
     session, me = db(), actor()
     case = case_or_404(case_id, "fire_trigger")
     f = FormReader(request.form)
     version = f.integer("version")
+    reason, reason_code = f.text("reason"), f.text("reason_code")
+    if f.errors:
+        for message in dict.fromkeys(f.errors.values()):
+            flash(message, "error")
+        return redirect(url_for("cases.show", case_id=case_id)), 303
     try:
         runtime().workflow.fire(
             session,
             case,
             trigger,
             me,
-            reason=f.text("reason") or None,
-            reason_code=f.text("reason_code") or None,
+            reason=reason or None,
+            reason_code=reason_code or None,
             expected_version=version,
         )
     except WorkflowError as error:
@@ -419,7 +417,8 @@ def _edit(
                 raise ValidationError(f.errors)
         except ValidationError as exc:
             session.rollback()
-            errors, status = exc.errors, 400
+            # The form's own errors first: a service refusing what it got says less.
+            errors, status = {**exc.errors, **f.errors}, 400
         except CaseConflict as exc:
             session.rollback()
             conflict, status = exc.message, 409
@@ -484,23 +483,32 @@ def participants(case_id: int) -> ResponseReturnValue:
         chosen_roles = f.choices("roles", roles)
         kind, _, raw_id = chosen.partition(":")
         common: dict[str, Any] = {"roles": chosen_roles, "expected_version": _version(f)}
-        if kind == "pro" and raw_id.isdigit():
+        person_id = parse_int(raw_id)
+        if kind in ("pro", "rel") and person_id is None:
+            raise ValidationError({"person": "Ogiltigt val."})
+        if kind == "pro" and person_id is not None:
             return participant_service.add_participant(
-                db(), case, actor(), now(), professional_id=int(raw_id), **common
+                db(), case, actor(), now(), professional_id=person_id, **common
             )
-        if kind == "rel" and raw_id.isdigit():
+        if kind == "rel" and person_id is not None:
             return participant_service.add_participant(
-                db(), case, actor(), now(), relative_id=int(raw_id), **common
+                db(), case, actor(), now(), relative_id=person_id, **common
             )
+        organisation_id = f.integer("organisation_id")
+        name = f.text("name", max_length=160)
+        email = f.text("email", max_length=254) or None
+        phone = f.text("phone", max_length=40) or None
+        if f.errors:
+            raise ValidationError(f.errors)
         return participant_service.add_participant(
             db(),
             case,
             actor(),
             now(),
-            organisation_id=f.integer("organisation_id"),
-            name=f.text("name", max_length=160),
-            email=f.text("email", max_length=254) or None,
-            phone=f.text("phone", max_length=40) or None,
+            organisation_id=organisation_id,
+            name=name,
+            email=email,
+            phone=phone,
             **common,
         )
 
@@ -670,11 +678,18 @@ def substitute(case_id: int, invitation_id: int) -> ResponseReturnValue:
 def meeting(case_id: int) -> ResponseReturnValue:
     def save(case: Case, f: FormReader) -> object:
         starts = f.local_datetime("starts_at", required="Ange när mötet börjar.")
-        minutes = f.integer("duration", required="Ange mötets längd.") or 90
+        longest = meeting_service.MAX_MEETING_LENGTH // timedelta(minutes=1)
+        minutes = f.integer(
+            "duration",
+            required="Ange mötets längd.",
+            minimum=1,
+            maximum=longest,
+            message=f"Ange längden i hela minuter, från 1 till {longest}.",
+        )
         fmt = f.choice("format", {m.value for m in MeetingFormat}, required="Välj mötesform.")
         if f.errors:
             raise ValidationError(f.errors)
-        assert starts is not None and fmt is not None
+        assert starts is not None and fmt is not None and minutes is not None
         return meeting_service.schedule_meeting(
             db(),
             case,

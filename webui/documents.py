@@ -17,6 +17,7 @@ from sip_engine.workflow.diagram import mermaid
 
 from . import content_security_policy
 from .context import actor, case_or_404, db, now, runtime
+from .forms import parse_int
 
 bp = Blueprint("documents", __name__)
 
@@ -31,8 +32,9 @@ def sip_document(case_id: int) -> ResponseReturnValue:
         abort(404)
     versions = plan_service.plan_versions(db(), case)
     wanted = request.args.get("version", "")
-    if wanted.isdigit():
-        plan = next((v for v in versions if v.version_no == int(wanted)), None)
+    if wanted:
+        number = parse_int(wanted)
+        plan = next((v for v in versions if v.version_no == number), None)
         if plan is None:
             abort(404)
     else:

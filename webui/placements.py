@@ -289,7 +289,7 @@ def _refused(placement_id: int, error: WorkflowError | ValidationError) -> Respo
     return redirect(url_for("placements.show", placement_id=placement_id)), 303
 
 
-@bp.route("/placeringar/<int:placement_id>/fas/<trigger>", methods=["POST"])
+@bp.route("/placeringar/<int:placement_id>/fas/<trigger:trigger>", methods=["POST"])
 @login_required
 def fire(placement_id: int, trigger: str) -> ResponseReturnValue:
     require_role(*EDITORS)
@@ -321,7 +321,7 @@ def fire(placement_id: int, trigger: str) -> ResponseReturnValue:
     return redirect(url_for("placements.show", placement_id=placement_id)), 303
 
 
-@bp.route("/placeringar/<int:placement_id>/halsa/<int:exam_id>/<trigger>", methods=["POST"])
+@bp.route("/placeringar/<int:placement_id>/halsa/<int:exam_id>/<trigger:trigger>", methods=["POST"])
 @login_required
 def fire_exam(placement_id: int, exam_id: int, trigger: str) -> ResponseReturnValue:
     require_role(*EDITORS)
@@ -476,7 +476,7 @@ def region_requests() -> ResponseReturnValue:
     return render_template("placements/region_list.html", rows=rows, **_labels())
 
 
-@bp.route("/halsoundersokningar/<int:exam_id>/<trigger>", methods=["POST"])
+@bp.route("/halsoundersokningar/<int:exam_id>/<trigger:trigger>", methods=["POST"])
 @login_required
 def region_update(exam_id: int, trigger: str) -> ResponseReturnValue:
     require_role(Role.DELTAGARE)

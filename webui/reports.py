@@ -20,6 +20,7 @@ from sip_engine.reports.export import report_csv
 from sip_engine.reports.period import MONTHS_SHORT_SV
 
 from .context import audit, db, now, require_role, runtime
+from .forms import parse_int
 
 bp = Blueprint("reports", __name__, url_prefix="/rapporter")
 
@@ -47,9 +48,8 @@ def _choice() -> Choice:
         errors["period"] = str(exc)
     area: NosamArea | None = None
     if area_text:
-        # At most 9 digits: a larger number would overflow PostgreSQL's integer (a 500).
-        valid = area_text.isdigit() and len(area_text) <= 9
-        area = db().get(NosamArea, int(area_text)) if valid else None
+        area_id = parse_int(area_text)
+        area = db().get(NosamArea, area_id) if area_id is not None else None
         if area is None:
             errors["omrade"] = "Välj ett NOSAM-område i listan."
     return Choice(period_text, area_text, period, area, errors)

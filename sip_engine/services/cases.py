@@ -84,6 +84,8 @@ def register_child(
     guardians = [r for r in relatives or [] if r.kind is RelativeKind.VARDNADSHAVARE]
     if len(guardians) > 2:
         errors["relatives"] = "Ett barn har högst två vårdnadshavare."
+    if school_id is not None and session.get(Organisation, school_id) is None:
+        errors["school_id"] = "Välj en skola i listan."
     if errors:
         raise ValidationError(errors)
     assert birth_date is not None
@@ -171,6 +173,11 @@ def open_case(
         errors["nosam_area_id"] = "Välj ett NOSAM-område."
     if session.get(Organisation, data.unit_id) is None:
         errors["unit_id"] = "Välj en enhet."
+    if (
+        data.raised_by_organisation_id is not None
+        and session.get(Organisation, data.raised_by_organisation_id) is None
+    ):
+        errors["raised_by_organisation_id"] = "Välj en verksamhet i listan."
     for org_id in data.involved_organisation_ids:
         if session.get(Organisation, org_id) is None:
             errors["involved_organisation_ids"] = f"Verksamhet {org_id} finns inte."

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,9 @@ from sip_engine.workflow import Actor
 from .common import ValidationError, check_can_edit, record_change
 
 PLANNING_STATES = frozenset({"forbered", "kalla", "folj_upp"})
+# A SIP meeting is a working meeting of a few hours, never days.
+MAX_MEETING_LENGTH = timedelta(hours=8)
+MAX_MEETING_LENGTH_MESSAGE = "Ett möte kan vara högst 8 timmar (480 minuter)."
 
 
 @dataclass
@@ -58,6 +61,8 @@ def schedule_meeting(
         errors["starts_at"] = "Mötestiden måste ligga i framtiden."
     if data.ends_at <= data.starts_at:
         errors["ends_at"] = "Mötet måste sluta efter att det börjat."
+    elif data.ends_at - data.starts_at > MAX_MEETING_LENGTH:
+        errors["ends_at"] = MAX_MEETING_LENGTH_MESSAGE
     if data.format is MeetingFormat.PA_PLATS and not (data.location or "").strip():
         errors["location"] = "Ange plats för mötet."
     if data.format is MeetingFormat.VIDEO and not (data.video_link or "").strip():
