@@ -101,8 +101,9 @@ def test_coordinator_takes_a_case_through_all_six_steps(
     page.get_by_label("Skriftligt", exact=True).check()
     page.get_by_label("Lina Webbsson (vårdnadshavare)").check()
     page.get_by_label("Ali Webbsson (vårdnadshavare)").check()
+    sharing = page.get_by_role("group", name="Verksamheter som får dela uppgifter")
     for org in ("Socialtjänst Centrum, barn och unga", "Johannebergsskolan", "BUP Centrum"):
-        page.get_by_label(org, exact=True).check()
+        sharing.get_by_label(org, exact=True).check()
     page.get_by_label("Skolgång och lärande").check()
     page.get_by_label("Psykisk hälsa", exact=True).check()
     page.get_by_label("Barnets egen syn").fill("Elis vill att skolan och BUP pratar ihop sig.")
