@@ -105,7 +105,7 @@ def test_coordinator_takes_a_case_through_all_six_steps(
     for org in ("Socialtjänst Centrum, barn och unga", "Johannebergsskolan", "BUP Centrum"):
         sharing.get_by_label(org, exact=True).check()
     page.get_by_label("Skolgång och lärande").check()
-    page.get_by_label("Psykisk hälsa", exact=True).check()
+    page.get_by_label("Hälsa, vård och hälsoundersökningar", exact=True).check()
     page.get_by_label("Barnets egen syn").fill("Elis vill att skolan och BUP pratar ihop sig.")
     page.get_by_role("button", name="Registrera samtycket").click()
     saved(page, expect, "Samtycket är registrerat.")
