@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
 
+from .clock import STOCKHOLM, FixedClock
 from .config import load_settings
 from .db import refresh_planner_statistics
 from .migrate import upgrade
@@ -120,15 +122,36 @@ def serve(host: str, port: int, threads: int, scheduler: bool) -> None:
     waitress.serve(app, host=host, port=port, threads=threads, ident="sip-engine")
 
 
+def _clock_at(at: str | None) -> FixedClock | None:
+    """``--now``: the moment as an ISO time (Stockholm time without an offset)."""
+    if not at:
+        return None
+    moment = datetime.fromisoformat(at)
+    return FixedClock(moment if moment.tzinfo else moment.replace(tzinfo=STOCKHOLM))
+
+
 @main.command("send-mail")
 @click.option("--once", is_flag=True, help="Deliver what is due now, then stop.")
 @click.option("--interval", default=10.0, show_default=True, help="Seconds between sweeps.")
-def send_mail(once: bool, interval: float) -> None:
-    """Deliver the mail outbox over SMTP (SIP_SMTP_URL)."""
-    import time
+@click.option(
+    "--now",
+    "at",
+    default=None,
+    help="With --once: deliver as if it were this ISO time (Stockholm time without an offset).",
+)
+def send_mail(once: bool, interval: float, at: str | None) -> None:
+    """Deliver the mail outbox over SMTP (SIP_SMTP_URL).
+
+    With --once, exits 1 when a message could not be delivered (it is retried later, or has
+    failed for good). Without it, runs until SIGTERM or Ctrl+C, through database and SMTP
+    outages; on SIGTERM it finishes the message in hand and releases the rest of its batch."""
+    import signal
 
     from .notify.sender import OutboxSender, SmtpConfig
+    from .scheduler import survive
 
+    if at and not once:
+        raise click.UsageError("--now goes with --once")
     runtime = _runtime()
     if not runtime.settings.smtp_url:
         click.echo("SIP_SMTP_URL är inte satt; meddelandena visas i den lokala posten.", err=True)
@@ -136,19 +159,35 @@ def send_mail(once: bool, interval: float) -> None:
     sender = OutboxSender(
         runtime.sessions,
         SmtpConfig.from_url(runtime.settings.smtp_url),
-        runtime.clock,
+        _clock_at(at) or runtime.clock,
         runtime.settings.mail_from,
     )
-    while True:
+    if once:
+        report = sender.deliver_all_due()
+        click.echo(
+            f"skickade {report.sent}, försöker igen {report.retried}, misslyckade {report.failed}"
+        )
+        if report.retried or report.failed:
+            raise SystemExit(1)  # for cron and monitoring: someone must look at the log
+        return
+
+    def stop(_signum: int, _frame: object) -> None:
+        sender.stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    def sweep() -> None:
         report = sender.deliver_all_due()
         if report.sent or report.retried or report.failed:
             click.echo(
                 f"skickade {report.sent}, försöker igen {report.retried}, "
                 f"misslyckade {report.failed}"
             )
-        if once:
-            return
-        time.sleep(interval)
+
+    while not sender.stopping.is_set():
+        survive("mail delivery", sweep)
+        sender.stopping.wait(interval)
 
 
 @main.command()
@@ -161,9 +200,6 @@ def send_mail(once: bool, interval: float) -> None:
 )
 def scheduler(once: bool, at: str | None) -> None:
     """Send due reminders and escalations, and deliver the outbox."""
-    from datetime import datetime
-
-    from .clock import STOCKHOLM, FixedClock
     from .scheduler import run_blocking_scheduler, scheduler_tick
 
     runtime = _runtime()
@@ -173,18 +209,14 @@ def scheduler(once: bool, at: str | None) -> None:
         click.echo("Schemaläggaren körs (avsluta med Ctrl+C).")
         run_blocking_scheduler(runtime)
         return
-    clock = None
-    if at:
-        moment = datetime.fromisoformat(at)
-        clock = FixedClock(moment if moment.tzinfo else moment.replace(tzinfo=STOCKHOLM))
-    report, delivered = scheduler_tick(runtime, clock)
+    report, delivered = scheduler_tick(runtime, _clock_at(at))
     if report.held_for_quiet_hours:
         click.echo("Tyst tid: inga påminnelser skickas nu.")
     click.echo(
         f"påminnelser: {report.reminders}, meddelanden: {report.messages}, levererade: {delivered}"
-        f", misslyckade: {report.failed}"
+        f", misslyckade: {report.failed}, ej levererade: {report.undelivered}"
     )
-    if report.failed:
+    if report.failed or report.undelivered:
         # For cron and monitoring: the rest went out, but someone must look at the log.
         raise SystemExit(1)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -47,7 +48,9 @@ LEASE = timedelta(minutes=5)
 @dataclass(frozen=True)
 class QuietHours:
     """No reminders are sent between ``start`` and ``end`` (Stockholm time); what falls due
-    then goes out at ``end``."""
+    then goes out at ``end``. Reminders only, and only here, in the sweep that turns them into
+    mail: the outbox is delivered at any hour by every process (``scheduler``, ``send-mail``),
+    so a kallelse, an update or a cancellation written at 20:30 goes out at once."""
 
     start: time
     end: time
@@ -74,6 +77,8 @@ class SweepReport:
     messages: int = 0
     failed: int = 0
     held_for_quiet_hours: bool = False
+    # Outbox messages this tick tried and could not deliver (retried later, or failed).
+    undelivered: int = 0
 
 
 class ReminderSweeper:
@@ -250,22 +255,36 @@ def scheduler_tick(runtime: Runtime, clock: Clock | None = None) -> tuple[SweepR
     )
     report = sweeper.sweep()
     delivered = 0
-    if runtime.settings.smtp_url and not report.held_for_quiet_hours:
+    # Never held for quiet hours: they hold reminders (above), not kallelser or cancellations.
+    if runtime.settings.smtp_url:
         sender = OutboxSender(
             runtime.sessions,
             SmtpConfig.from_url(runtime.settings.smtp_url),
             clock,
             runtime.settings.mail_from,
         )
-        delivered = sender.deliver_all_due().sent
+        delivery = sender.deliver_all_due()
+        delivered = delivery.sent
+        report.undelivered = delivery.retried + delivery.failed
     return report, delivered
 
 
-def _safe_tick(runtime: Runtime) -> None:
+def survive(what: str, work: Callable[[], object]) -> bool:
+    """Run one round of a long-running process's work; an error (the database restarting,
+    a network fault) is logged, not raised, so the process lives on and the next round tries
+    again with fresh connections (the pool pings before use). The rows the failed round had
+    claimed wait for their lease. True when the round ran through. The one mechanism for
+    every loop: the scheduler's job and ``sip-engine send-mail``."""
     try:
-        scheduler_tick(runtime)
-    except Exception as exc:  # the job must survive; the rows wait for the next tick
-        log.error("scheduler tick failed (%s)", type(exc).__name__)
+        work()
+    except Exception as exc:
+        log.error("%s failed (%s)", what, type(exc).__name__)
+        return False
+    return True
+
+
+def _safe_tick(runtime: Runtime) -> None:
+    survive("scheduler tick", lambda: scheduler_tick(runtime))
 
 
 def _add_tick_job(scheduler: Any, runtime: Runtime) -> None:

@@ -16,13 +16,14 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from datetime import time as time_of_day
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, Engine, delete, insert, select, text
 from sqlalchemy.orm import Session
 
-from sip_engine.clock import FixedClock
+from sip_engine.clock import STOCKHOLM, FixedClock
 from sip_engine.config import Settings
 from sip_engine.db import make_engine, make_session_factory
 from sip_engine.models import (
@@ -33,7 +34,7 @@ from sip_engine.models import (
     Reminder,
     ReminderStatus,
 )
-from sip_engine.notify import Notifier
+from sip_engine.notify import KIND_CANCEL, Notifier
 from sip_engine.notify.sender import LEASE as OUTBOX_LEASE
 from sip_engine.notify.sender import OutboxSender, SmtpConfig
 from sip_engine.runtime import runtime_for
@@ -503,3 +504,49 @@ def test_scheduler_killed_and_restarted_mails_each_reminder_exactly_once(
 
     assert_each_reminder_arrived_once(holding_smtp, expected)
     assert_each_reminder_sent_once(db_engine, expected)
+
+
+# ---------------------------------------------------------------------------- quiet hours
+
+
+def test_quiet_hours_hold_reminders_only_in_every_process(
+    mail_builder: CaseBuilder, session: Session, db_engine: Engine, tmp_path: Path
+) -> None:
+    """At 20:30 a cancellation in the outbox goes out at once, from `scheduler` as from
+    `send-mail`; the due reminders wait for 07:00 (the default quiet hours, 20:00–07:00)."""
+    from .notify.test_sender_faults import run_once
+
+    reminders = seed_due_reminders(session, mail_builder, 2)  # due a minute ago, real time
+    tomorrow = datetime.now(STOCKHOLM).date() + timedelta(days=1)
+    evening = datetime.combine(tomorrow, time_of_day(20, 30), tzinfo=STOCKHOLM)
+    with Session(db_engine) as s:
+        cancellations = queue_messages(s, 2, evening)
+        for row in s.scalars(select(OutboxMessage)):
+            row.kind = KIND_CANCEL
+        s.commit()
+    server = SmtpServer()
+    server.start()
+    env = _cli_env(db_engine, server.url, tmp_path)  # SIP_QUIET_HOURS unset: the default
+    try:
+        with Session(db_engine) as s:  # one for each process
+            _first, second = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+            second.next_attempt_at = evening + timedelta(minutes=5)
+            s.commit()
+        assert run_once(env, "scheduler", evening) == (0, 1, 0)
+        assert run_once(env, "send-mail", evening + timedelta(minutes=5)) == (0, 1, 0)
+        assert sorted(str(m["Message-ID"]) for m in server.messages) == sorted(cancellations)
+        with Session(db_engine) as s:
+            assert set(s.scalars(select(Reminder.status))) == {ReminderStatus.PENDING}
+
+        morning = evening + timedelta(hours=10, minutes=30)  # 07:00
+        assert run_once(env, "scheduler", morning - timedelta(minutes=1)) == (0, 0, 0)
+        assert run_once(env, "scheduler", morning) == (0, 2, 0)
+        reminder_mail = [m for m in server.messages if str(m["Message-ID"]) not in cancellations]
+    finally:
+        server.stop()
+    per_reminder = Counter(
+        int(found.group(1))
+        for m in reminder_mail
+        if (found := REMINDER_IN_MESSAGE_ID.match(str(m["Message-ID"])))
+    )
+    assert len(reminder_mail) == 2 and per_reminder == dict.fromkeys(reminders, 1)

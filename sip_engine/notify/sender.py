@@ -3,8 +3,16 @@
 Several senders may run against one database. A claim is one UPDATE that takes only rows
 nobody holds (PostgreSQL skips rows another claim has locked; SQLite serialises writers), and
 carries a lease: the rows of a sender that died are claimed again when the lease runs out.
-A row is marked sent only by the sender holding it. A failed delivery is retried with growing
-back-off and, after the last try, kept as failed, visible on the case.
+A row is marked sent only by the sender holding it.
+
+Faults: a transient failure (connection refused or dropped, a timeout, a 4xx answer, a refused
+login) is retried with a back-off that grows to at most ``LONGEST_RETRY`` and never gives up;
+only a permanent 5xx answer to the message itself ends it as failed, visible on the case. A
+dropped connection costs the message in flight one try: the sender opens a new SMTP session
+for the rest of its batch. When SMTP has accepted a message and the "sent" write fails (the
+database went away), the write is retried for as long as the lease holds, so the message is
+not sent again. A sender that stops cleanly releases the rows it had claimed and not sent; the
+rows of a killed one wait for its lease (see ``LEASE``).
 """
 
 from __future__ import annotations
@@ -13,6 +21,8 @@ import logging
 import secrets
 import smtplib
 import ssl
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
@@ -20,6 +30,7 @@ from email.utils import format_datetime, formataddr
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sqlalchemy import update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sip_engine.claims import claim_due_rows
@@ -28,16 +39,49 @@ from sip_engine.models import OutboxMessage, OutboxStatus
 
 log = logging.getLogger("sip_engine.mail")
 
+# How long a claim holds a row. Renewed before each message, so it must outlast one message's
+# SMTP exchange (each step may take the configured timeout, 30 s by default) plus the retries
+# of the "sent" write after a database outage. Only a process that dies without stopping
+# (kill -9, power loss) leaves rows behind for this long: nothing can tell such a process from
+# one that is still waiting for the SMTP server, and taking its rows over earlier could send a
+# message twice.
 LEASE = timedelta(minutes=5)
-MAX_ATTEMPTS = 10
 FIRST_RETRY = timedelta(minutes=1)
-LONGEST_RETRY = timedelta(hours=6)
+LONGEST_RETRY = timedelta(minutes=15)
+# The "sent" write is retried until this long before the lease runs out.
+LEASE_MARGIN = timedelta(seconds=30)
+_MARK_SENT_PAUSE_S = (0.2, 5.0)  # first and longest pause between tries of the "sent" write
 
 
 def retry_delay(attempts: int) -> timedelta:
-    """1, 2, 4, 8 … minutes after each failed try, at most six hours."""
-    delay: timedelta = FIRST_RETRY * (2 ** max(0, attempts - 1))
+    """1, 2, 4, 8 minutes after each failed try, then every 15 minutes for as long as it
+    takes: a transient failure never uses a message up."""
+    delay: timedelta = FIRST_RETRY * (2 ** min(max(0, attempts - 1), 10))
     return min(delay, LONGEST_RETRY)
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """A 5xx answer to this message (MAIL FROM's sender aside, RCPT TO or DATA): it will be
+    refused again. A refused login or sender, a 4xx answer, a timeout or a lost connection are
+    the set-up's or the moment's fault, not the message's, and are retried."""
+    code = _smtp_code(exc)
+    return (
+        isinstance(exc, smtplib.SMTPDataError | smtplib.SMTPRecipientsRefused)
+        and isinstance(code, int)
+        and 500 <= code < 600
+    )
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """After this error the SMTP session cannot be used again (smtplib closes it on 421)."""
+    return isinstance(exc, OSError | smtplib.SMTPServerDisconnected) or _smtp_code(exc) == 421
+
+
+def _smtp_code(exc: BaseException) -> int | None:
+    code = getattr(exc, "smtp_code", None)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code = min((c for c, _msg in exc.recipients.values()), default=None)
+    return code if isinstance(code, int) else None
 
 
 @dataclass(frozen=True)
@@ -140,6 +184,8 @@ class OutboxSender:
         self.mail_from = mail_from
         self.batch_size = batch_size
         self.worker_id = worker_id or secrets.token_hex(8)
+        # Set (e.g. on SIGTERM) to stop after the message in hand, releasing the rest.
+        self.stopping = threading.Event()
 
     def claim(self) -> list[int]:
         """Take up to ``batch_size`` due rows nobody holds; one statement, one transaction."""
@@ -163,21 +209,52 @@ class OutboxSender:
         ids = self.claim()
         if not ids:
             return report
-        try:
-            smtp = self.smtp.connect()
-        except (OSError, smtplib.SMTPException) as exc:
-            for message_id in ids:
-                self._failed(message_id, exc, report)
-            return report
+        smtp: smtplib.SMTP | None = None
+        started = 0  # rows of the batch taken in hand; the rest are released if we stop
         try:
             for message_id in ids:
-                self._deliver_one(smtp, message_id, report)
+                if self.stopping.is_set():
+                    break
+                if smtp is None:
+                    try:
+                        smtp = self.smtp.connect()
+                    except (OSError, smtplib.SMTPException) as exc:
+                        # Down (or refusing us): every row left in the batch waits its back-off.
+                        for rest in ids[started:]:
+                            self._failed(rest, exc, report)
+                        started = len(ids)
+                        break
+                started += 1
+                if not self._deliver_one(smtp, message_id, report):
+                    # The connection went away with this message: it waits its back-off, the
+                    # rest of the batch goes over a new SMTP session.
+                    _close(smtp)
+                    smtp = None
         finally:
-            try:
-                smtp.quit()
-            except (OSError, smtplib.SMTPException):
-                smtp.close()
+            if smtp is not None:
+                _close(smtp)
+            if started < len(ids):
+                # Stopped part-way (SIGTERM, an error): the rows not yet taken in hand are free
+                # for any sender at once instead of after the lease. The row in hand keeps its
+                # lease: SMTP may have accepted it.
+                self._release(ids[started:])
         return report
+
+    def _release(self, ids: list[int]) -> None:
+        try:
+            with self.sessions.begin() as session:
+                session.execute(
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.id.in_(ids),
+                        OutboxMessage.claimed_by == self.worker_id,
+                        OutboxMessage.status == OutboxStatus.PENDING,
+                    )
+                    .values(claimed_by=None, claimed_until=None)
+                    .execution_options(synchronize_session=False)
+                )
+        except DBAPIError as exc:  # the database is away: the lease frees them later
+            log.warning("claimed mail not released (%s)", type(exc).__name__)
 
     def deliver_all_due(self, max_batches: int = 1000) -> DeliveryReport:
         total = DeliveryReport()
@@ -187,15 +264,17 @@ class OutboxSender:
             total.retried += report.retried
             total.failed += report.failed
             total.errors += report.errors
-            if report.sent + report.retried + report.failed == 0:
+            if report.sent + report.retried + report.failed == 0 or self.stopping.is_set():
                 break
         return total
 
-    def _deliver_one(self, smtp: smtplib.SMTP, message_id: int, report: DeliveryReport) -> None:
+    def _deliver_one(self, smtp: smtplib.SMTP, message_id: int, report: DeliveryReport) -> bool:
+        """Deliver one claimed row; False when the SMTP session is lost."""
         # Renew the lease just before this message (a long batch must not outlive it, or
         # another sender could take the row over while it is being sent); skip the row if it
         # is no longer ours.
         now = self.clock.now()
+        lease_ends = time.monotonic() + LEASE.total_seconds()
         with self.sessions.begin() as session:
             still_ours = session.execute(
                 update(OutboxMessage)
@@ -209,7 +288,7 @@ class OutboxSender:
                 .execution_options(synchronize_session=False)
             ).scalar_one_or_none()
         if still_ours is None:
-            return
+            return True
         with self.sessions() as session:
             row = session.get(OutboxMessage, message_id)
             if (
@@ -217,7 +296,7 @@ class OutboxSender:
                 or row.claimed_by != self.worker_id
                 or row.status is not (OutboxStatus.PENDING)
             ):
-                return
+                return True
             to_address = row.to_address
             try:
                 email = build_email(row, self.mail_from)
@@ -228,28 +307,53 @@ class OutboxSender:
         if unbuildable is not None:
             # Give up at once, or every sweep would stop at this row and send nothing after it.
             self._failed(message_id, unbuildable, report, permanent=True)
-            return
+            return True
         try:
             smtp.send_message(email, to_addrs=[to_address])
         except (OSError, smtplib.SMTPException) as exc:
             self._failed(message_id, exc, report)
-            return
-        now = self.clock.now()
-        with self.sessions.begin() as session:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == self.worker_id)
-                .values(
-                    status=OutboxStatus.SENT,
-                    sent_at=now,
-                    attempts=OutboxMessage.attempts + 1,
-                    claimed_by=None,
-                    claimed_until=None,
-                    last_error=None,
-                )
-                .execution_options(synchronize_session=False)
-            )
+            return not connection_lost(exc)
+        self._mark_sent(message_id, lease_ends - LEASE_MARGIN.total_seconds())
         report.sent += 1
+        return True
+
+    def _mark_sent(self, message_id: int, give_up_at: float) -> None:
+        """Record that SMTP accepted the message. The database may be away for a moment (a
+        restart, a fail-over): the write is retried until shortly before the lease runs out,
+        so the row is not taken over and sent again. Only an outage longer than that can
+        still send it twice (the outbox promises at least once, never lost)."""
+        pause = _MARK_SENT_PAUSE_S[0]
+        while True:
+            try:
+                with self.sessions.begin() as session:
+                    session.execute(
+                        update(OutboxMessage)
+                        .where(
+                            OutboxMessage.id == message_id,
+                            OutboxMessage.claimed_by == self.worker_id,
+                        )
+                        .values(
+                            status=OutboxStatus.SENT,
+                            sent_at=self.clock.now(),
+                            attempts=OutboxMessage.attempts + 1,
+                            claimed_by=None,
+                            claimed_until=None,
+                            last_error=None,
+                        )
+                        .execution_options(synchronize_session=False)
+                    )
+                return
+            except DBAPIError as exc:
+                if time.monotonic() + pause > give_up_at:
+                    log.error("mail %s sent but not recorded (%s)", message_id, type(exc).__name__)
+                    raise
+                log.warning(
+                    "mail %s sent; recording it failed (%s), trying again",
+                    message_id,
+                    type(exc).__name__,
+                )
+                time.sleep(pause)
+                pause = min(pause * 2, _MARK_SENT_PAUSE_S[1])
 
     def _failed(
         self,
@@ -260,17 +364,8 @@ class OutboxSender:
         permanent: bool = False,
     ) -> None:
         # The error's type and SMTP code only: server replies can quote the recipient.
-        code = getattr(exc, "smtp_code", None)
-        if isinstance(exc, smtplib.SMTPRecipientsRefused):
-            code = min((c for c, _msg in exc.recipients.values()), default=None)
-        if (
-            isinstance(exc, smtplib.SMTPDataError | smtplib.SMTPRecipientsRefused)
-            and isinstance(code, int)
-            and 500 <= code < 600
-        ):
-            # The server refuses this message for good. A failed login or connection is the
-            # set-up's fault, not the message's, and is retried until it is put right.
-            permanent = True
+        code = _smtp_code(exc)
+        permanent = permanent or is_permanent(exc)
         error = f"{type(exc).__name__}{f' {code}' if code else ''}"
         now = self.clock.now()
         with self.sessions.begin() as session:
@@ -292,7 +387,7 @@ class OutboxSender:
             if attempts is None:
                 return
             outcome: dict[str, object]
-            if permanent or attempts >= MAX_ATTEMPTS:
+            if permanent:
                 outcome = {"status": OutboxStatus.FAILED}
                 report.failed += 1
             else:
@@ -306,3 +401,10 @@ class OutboxSender:
             )
         report.errors.append(error)
         log.warning("mail %s not delivered (%s)", message_id, error)
+
+
+def _close(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        smtp.close()
