@@ -13,7 +13,7 @@ from .config import load_settings
 from .db import refresh_planner_statistics
 from .migrate import upgrade
 from .runtime import Runtime, build_runtime
-from .status import case_counts
+from .status import status_report
 from .workflow import WorkflowDefinitionError, WorkflowRegistry
 from .workflow.diagram import mermaid
 
@@ -62,13 +62,20 @@ def demo() -> None:
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def status(as_json: bool) -> None:
-    """Number of cases per workflow state and per NOSAM area."""
+    """Number of cases per workflow state and per NOSAM area; the outbox's oldest undelivered
+    message (age in seconds) and failed messages, for monitoring."""
     runtime = _runtime()
     with runtime.sessions() as session:
-        counts = case_counts(session)
+        counts = status_report(session, runtime.clock.now())
     if as_json:
         click.echo(json.dumps(counts, ensure_ascii=False, indent=2, sort_keys=True))
         return
+    outbox = counts["outbox"]
+    oldest = outbox["oldest_pending_seconds"]
+    click.echo(
+        f"Utkorgen: äldsta ej levererade {'–' if oldest is None else f'{oldest} s'}, "
+        f"misslyckade {outbox['failed']}"
+    )
     click.echo(f"Ärenden totalt: {counts['total']}")
     for workflow, states in counts["by_state"].items():
         definition = runtime.registry.latest(workflow)
