@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .config import load_settings
+from .config import Settings, SettingsError, load_settings
 from .db import refresh_planner_statistics
 from .migrate import upgrade
 from .runtime import Runtime, build_runtime
@@ -18,9 +18,19 @@ from .workflow import WorkflowDefinitionError, WorkflowRegistry
 from .workflow.diagram import mermaid
 
 
+def _settings() -> Settings:
+    """The settings, every one parsed and checked; a malformed one stops the command at once
+    with a message naming the variable (exit 2, no traceback), before anything runs."""
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        click.echo(f"Fel i inställningarna: {exc}", err=True)
+        sys.exit(2)
+
+
 def _runtime() -> Runtime:
     """The runtime for this command; its connections are closed when the command ends."""
-    runtime = build_runtime(load_settings())
+    runtime = build_runtime(_settings())
     click.get_current_context().call_on_close(runtime.engine.dispose)
     return runtime
 
@@ -112,7 +122,7 @@ def serve(host: str, port: int, threads: int, scheduler: bool) -> None:
 
     from webui import create_app
 
-    settings = load_settings()
+    settings = _settings()
     # A pooled connection for every request thread and the scheduler: beyond the pool's size
     # connections are opened and closed per request (on SQLite each with a cold page cache).
     runtime = build_runtime(settings, pool_size=threads + 2)
@@ -134,15 +144,15 @@ def send_mail(once: bool, interval: float) -> None:
     """Deliver the mail outbox over SMTP (SIP_SMTP_URL)."""
     import time
 
-    from .notify.sender import OutboxSender, SmtpConfig
+    from .notify.sender import OutboxSender
 
     runtime = _runtime()
-    if not runtime.settings.smtp_url:
+    if not runtime.settings.smtp:
         click.echo("SIP_SMTP_URL är inte satt; meddelandena visas i den lokala posten.", err=True)
         sys.exit(2)
     sender = OutboxSender(
         runtime.sessions,
-        SmtpConfig.from_url(runtime.settings.smtp_url),
+        runtime.settings.smtp,
         runtime.clock,
         runtime.settings.mail_from,
     )

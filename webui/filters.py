@@ -117,5 +117,5 @@ def register(app: Flask) -> None:
             ),
             "attention_label": lambda key: ATTENTION_LABELS.get(key, key),
             "message_kind_label": message_kind_label,
-            "local_mail_enabled": lambda: not app.extensions["sip_runtime"].settings.smtp_url,
+            "local_mail_enabled": lambda: not app.extensions["sip_runtime"].settings.smtp,
         }

@@ -79,7 +79,11 @@ def stuck_in_scope(
         .order_by(OutboxMessage.created_at)
         .limit(limit)
     )
-    return [StuckMessage(*row) for row in rows]
+    return [
+        StuckMessage(message_id, case_id, reference, kind, status, created_at)
+        for message_id, case_id, reference, kind, status, created_at in rows
+        if case_id is not None
+    ]
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,7 @@ class FailedMessage:
     error: str | None
 
 
-def failed_messages(*, limit: int = 200) -> Select[tuple[int]]:
+def failed_messages(*, limit: int = 200) -> Select[int]:
     """The failed messages' ids, oldest first (for a resend of all of them)."""
     return (
         select(OutboxMessage.id)
@@ -172,19 +176,22 @@ def resend(session: Session, actor: Actor, message_id: int, now: datetime) -> Ou
         raise ResendRefused("Meddelandet väntar redan på att skickas.")
     previous_error, previous_attempts = message.last_error, message.attempts
     # Conditional on the status, so two people pressing at once queue it once.
-    changed = session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message.id, OutboxMessage.status == OutboxStatus.FAILED)
-        .values(
-            status=OutboxStatus.PENDING,
-            attempts=0,
-            next_attempt_at=now,
-            claimed_by=None,
-            claimed_until=None,
-            last_error=None,
+    changed = (
+        session.connection()
+        .execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message.id, OutboxMessage.status == OutboxStatus.FAILED)
+            .values(
+                status=OutboxStatus.PENDING,
+                attempts=0,
+                next_attempt_at=now,
+                claimed_by=None,
+                claimed_until=None,
+                last_error=None,
+            )
         )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .rowcount
+    )
     if not changed:
         raise ResendRefused("Meddelandet väntar redan på att skickas.")
     session.refresh(message)

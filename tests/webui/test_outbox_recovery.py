@@ -22,9 +22,7 @@ def _stuck_case(builder: CaseBuilder, clock: FixedClock) -> tuple[int, list[Outb
     case = builder.case_in("kalla")
     messages = list(
         builder.session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.case_id == case.id)
-            .order_by(OutboxMessage.id)
+            select(OutboxMessage).where(OutboxMessage.case_id == case.id).order_by(OutboxMessage.id)
         )
     )
     assert len(messages) == 3
@@ -54,7 +52,7 @@ def _resend(client: FlaskClient, case_id: int, message_id: int, *, token: bool =
 def test_failed_and_delayed_messages_stand_out_on_the_case_and_start_page(
     client: FlaskClient, mail_builder: CaseBuilder, clock: FixedClock
 ) -> None:
-    case_id, (failed, delayed, _new) = _stuck_case(mail_builder, clock)
+    case_id, (failed, _delayed, _new) = _stuck_case(mail_builder, clock)
     login(client, "samordnare")
     page = client.get(f"/arenden/{case_id}").get_data(as_text=True)
     assert "2 meddelanden har inte kommit fram." in page
@@ -120,9 +118,7 @@ def test_the_coordinator_resends_a_failed_message_once_and_it_is_in_the_history(
     assert (
         len(
             list(
-                session.scalars(
-                    select(CaseEvent).where(CaseEvent.kind == EventKind.MESSAGE_RESENT)
-                )
+                session.scalars(select(CaseEvent).where(CaseEvent.kind == EventKind.MESSAGE_RESENT))
             )
         )
         == 1
@@ -176,13 +172,14 @@ def test_the_admin_resends_without_seeing_content(
     assert "/svar/" not in page
 
     token = csrf_token(client, "/admin/meddelanden")
-    one = client.post("/admin/meddelanden/skicka-om", data={"csrf_token": token, "message_id": failed.id})
+    one = client.post(
+        "/admin/meddelanden/skicka-om", data={"csrf_token": token, "message_id": failed.id}
+    )
     assert one.status_code == 303
     _fresh(mail_builder.session)
     assert mail_builder.session.get_one(OutboxMessage, failed.id).status is OutboxStatus.PENDING
     assert (
-        mail_builder.session.get_one(OutboxMessage, other_failed.id).status
-        is OutboxStatus.FAILED
+        mail_builder.session.get_one(OutboxMessage, other_failed.id).status is OutboxStatus.FAILED
     )
     everything = client.post("/admin/meddelanden/skicka-om", data={"csrf_token": token})
     assert everything.status_code == 303
@@ -201,9 +198,12 @@ def test_the_admin_resends_without_seeing_content(
     )
     assert bad.status_code == 303
     assert "väntar redan" in client.get("/admin/meddelanden").get_data(as_text=True)
-    assert client.post(
-        "/admin/meddelanden/skicka-om", data={"csrf_token": token, "message_id": 999_999}
-    ).status_code == 404
+    assert (
+        client.post(
+            "/admin/meddelanden/skicka-om", data={"csrf_token": token, "message_id": 999_999}
+        ).status_code
+        == 404
+    )
 
 
 def test_healthz_reports_the_outbox_without_personal_data(
@@ -213,7 +213,7 @@ def test_healthz_reports_the_outbox_without_personal_data(
         "oldest_pending_seconds": None,
         "failed": 0,
     }
-    _case_id, (failed, delayed, _new) = _stuck_case(mail_builder, clock)
+    _case_id, (failed, _delayed, _new) = _stuck_case(mail_builder, clock)
     response = client.get("/healthz")
     body = response.get_data(as_text=True)
     assert response.status_code == 200
