@@ -11,18 +11,28 @@ from pathlib import Path
 import click
 
 from .clock import STOCKHOLM, FixedClock
-from .config import load_settings
+from .config import Settings, SettingsError, load_settings
 from .db import refresh_planner_statistics
 from .migrate import upgrade
 from .runtime import Runtime, build_runtime
-from .status import case_counts
+from .status import status_report
 from .workflow import WorkflowDefinitionError, WorkflowRegistry
 from .workflow.diagram import mermaid
 
 
+def _settings() -> Settings:
+    """The settings, every one parsed and checked; a malformed one stops the command at once
+    with a message naming the variable (exit 2, no traceback), before anything runs."""
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        click.echo(f"Fel i inställningarna: {exc}", err=True)
+        sys.exit(2)
+
+
 def _runtime() -> Runtime:
     """The runtime for this command; its connections are closed when the command ends."""
-    runtime = build_runtime(load_settings())
+    runtime = build_runtime(_settings())
     click.get_current_context().call_on_close(runtime.engine.dispose)
     return runtime
 
@@ -64,13 +74,20 @@ def demo() -> None:
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def status(as_json: bool) -> None:
-    """Number of cases per workflow state and per NOSAM area."""
+    """Number of cases per workflow state and per NOSAM area; the outbox's oldest undelivered
+    message (age in seconds) and failed messages, for monitoring."""
     runtime = _runtime()
     with runtime.sessions() as session:
-        counts = case_counts(session)
+        counts = status_report(session, runtime.clock.now())
     if as_json:
         click.echo(json.dumps(counts, ensure_ascii=False, indent=2, sort_keys=True))
         return
+    outbox = counts["outbox"]
+    oldest = outbox["oldest_pending_seconds"]
+    click.echo(
+        f"Utkorgen: äldsta ej levererade {'–' if oldest is None else f'{oldest} s'}, "
+        f"misslyckade {outbox['failed']}"
+    )
     click.echo(f"Ärenden totalt: {counts['total']}")
     for workflow, states in counts["by_state"].items():
         definition = runtime.registry.latest(workflow)
@@ -107,7 +124,7 @@ def serve(host: str, port: int, threads: int, scheduler: bool) -> None:
 
     from webui import create_app
 
-    settings = load_settings()
+    settings = _settings()
     # A pooled connection for every request thread and the scheduler: beyond the pool's size
     # connections are opened and closed per request (on SQLite each with a cold page cache).
     runtime = build_runtime(settings, pool_size=threads + 2)
@@ -147,18 +164,18 @@ def send_mail(once: bool, interval: float, at: str | None) -> None:
     outages; on SIGTERM it finishes the message in hand and releases the rest of its batch."""
     import signal
 
-    from .notify.sender import OutboxSender, SmtpConfig
+    from .notify.sender import OutboxSender
     from .scheduler import survive
 
     if at and not once:
         raise click.UsageError("--now goes with --once")
     runtime = _runtime()
-    if not runtime.settings.smtp_url:
+    if not runtime.settings.smtp:
         click.echo("SIP_SMTP_URL är inte satt; meddelandena visas i den lokala posten.", err=True)
         sys.exit(2)
     sender = OutboxSender(
         runtime.sessions,
-        SmtpConfig.from_url(runtime.settings.smtp_url),
+        runtime.settings.smtp,
         _clock_at(at) or runtime.clock,
         runtime.settings.mail_from,
     )

@@ -13,14 +13,15 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from sip_engine.claims import claim_due_rows
-from sip_engine.clock import STOCKHOLM, Clock
+from sip_engine.clock import Clock
+from sip_engine.config import QuietHours
 from sip_engine.models import (
     Case,
     Invitation,
@@ -43,32 +44,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("sip_engine.scheduler")
 
 LEASE = timedelta(minutes=5)
-
-
-@dataclass(frozen=True)
-class QuietHours:
-    """No reminders are sent between ``start`` and ``end`` (Stockholm time); what falls due
-    then goes out at ``end``. Reminders only, and only here, in the sweep that turns them into
-    mail: the outbox is delivered at any hour by every process (``scheduler``, ``send-mail``),
-    so a kallelse, an update or a cancellation written at 20:30 goes out at once."""
-
-    start: time
-    end: time
-
-    @classmethod
-    def parse(cls, text: str | None) -> QuietHours | None:
-        if text is None:
-            return cls(time(20, 0), time(7, 0))
-        if text.strip().lower() in ("", "off", "av"):
-            return None
-        start, _, end = text.partition("-")
-        return cls(time.fromisoformat(start.strip()), time.fromisoformat(end.strip()))
-
-    def contains(self, moment: datetime) -> bool:
-        local = moment.astimezone(STOCKHOLM).time()
-        if self.start <= self.end:
-            return self.start <= local < self.end
-        return local >= self.start or local < self.end
 
 
 @dataclass
@@ -242,7 +217,7 @@ class ReminderSweeper:
 def scheduler_tick(runtime: Runtime, clock: Clock | None = None) -> tuple[SweepReport, int]:
     """One round: due reminders into the outbox, then the outbox over SMTP (if configured).
     Returns the sweep report and the number of e-mails delivered."""
-    from sip_engine.notify.sender import OutboxSender, SmtpConfig
+    from sip_engine.notify.sender import OutboxSender
 
     clock = clock or runtime.clock
     sweeper = ReminderSweeper(
@@ -251,15 +226,15 @@ def scheduler_tick(runtime: Runtime, clock: Clock | None = None) -> tuple[SweepR
         clock,
         runtime.registry,
         base_url=runtime.settings.base_url,
-        quiet_hours=QuietHours.parse(runtime.settings.quiet_hours),
+        quiet_hours=runtime.settings.quiet,
     )
     report = sweeper.sweep()
     delivered = 0
     # Never held for quiet hours: they hold reminders (above), not kallelser or cancellations.
-    if runtime.settings.smtp_url:
+    if runtime.settings.smtp:
         sender = OutboxSender(
             runtime.sessions,
-            SmtpConfig.from_url(runtime.settings.smtp_url),
+            runtime.settings.smtp,
             clock,
             runtime.settings.mail_from,
         )

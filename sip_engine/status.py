@@ -1,13 +1,21 @@
-"""Counts of cases per workflow state and per NOSAM area (``sip-engine status``)."""
+"""Counts of cases per workflow state and per NOSAM area, and the outbox's health
+(``sip-engine status``)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sip_engine.models import Case, NosamArea
+from sip_engine.services.outbox import outbox_health
+
+
+def status_report(session: Session, now: datetime) -> dict[str, Any]:
+    """Everything ``sip-engine status`` reports: the case counts and the outbox's figures."""
+    return {**case_counts(session), "outbox": outbox_health(session, now).as_dict()}
 
 
 def case_counts(session: Session) -> dict[str, Any]:

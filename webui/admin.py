@@ -11,9 +11,11 @@ from sqlalchemy import select
 
 from sip_engine.models import NosamArea, Organisation, Party, Professional, Role, User
 from sip_engine.services import admin as admin_service
+from sip_engine.services import outbox as outbox_service
 from sip_engine.services.common import ValidationError
+from sip_engine.workflow import NotPermitted
 
-from .context import db, require_role
+from .context import actor, db, now, require_role
 from .forms import FormReader
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -148,3 +150,38 @@ def organisations() -> ResponseReturnValue:
     return render_template("admin/organisations.html", values=values, errors=errors, **_lists()), (
         400 if errors else 200
     )
+
+
+@bp.route("/meddelanden")
+@login_required
+def messages() -> ResponseReturnValue:
+    """Failed messages by id, case reference, kind, age and error type: the admin has no case
+    scope, so no recipient, subject or body."""
+    require_role(Role.ADMIN)
+    rows = outbox_service.failed_overview(db())
+    return render_template("admin/messages.html", rows=rows)
+
+
+@bp.route("/meddelanden/skicka-om", methods=["POST"])
+@login_required
+def resend_messages() -> ResponseReturnValue:
+    """Resend one failed message (``message_id``) or all of them (no id)."""
+    require_role(Role.ADMIN)
+    session, me, moment = db(), actor(), now()
+    message_id = FormReader(request.form).integer("message_id")
+    try:
+        if message_id is None:
+            count = outbox_service.resend_all_failed(session, me, moment)
+        else:
+            outbox_service.resend(session, me, message_id, moment)
+            count = 1
+    except NotPermitted:
+        session.rollback()
+        abort(404)
+    except outbox_service.ResendRefused as exc:
+        session.rollback()
+        flash(str(exc), "error")
+    else:
+        session.commit()
+        flash(f"{count} meddelanden skickas om.", "success")
+    return redirect(url_for("admin.messages")), 303

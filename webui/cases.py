@@ -46,6 +46,7 @@ from sip_engine.services import answers as answer_service
 from sip_engine.services import cases as case_service
 from sip_engine.services import consent as consent_service
 from sip_engine.services import meetings as meeting_service
+from sip_engine.services import outbox as outbox_service
 from sip_engine.services import participants as participant_service
 from sip_engine.services import plans as plan_service
 from sip_engine.services.common import CaseClosed, ValidationError
@@ -90,6 +91,7 @@ EVENT_LABELS = {
     EventKind.PLACEMENT_REGISTERED: "Placering registrerades",
     EventKind.PLACEMENT_TRANSITION: "Placeringen bytte fas",
     EventKind.HEALTH_EXAM_CHANGED: "Hälsoundersökning",
+    EventKind.MESSAGE_RESENT: "Meddelande skickades om",
 }
 
 
@@ -298,6 +300,7 @@ def _case_context(case: Case) -> dict[str, Any]:
             .limit(100)
         )
     )
+    moment = now()
     return {
         "case": case,
         "definition": definition,
@@ -314,6 +317,9 @@ def _case_context(case: Case) -> dict[str, Any]:
         "meeting": meeting,
         "invitations": invitations,
         "messages": messages,
+        # Pending longer than outbox_service.LONG_DELAY: shown as delayed beside the failed.
+        "delayed_ids": {m.id for m in messages if outbox_service.is_delayed(m, moment)},
+        "long_delay_minutes": int(outbox_service.LONG_DELAY.total_seconds() // 60),
         "current_plan": plan_service.current_plan(session, case),
         "samordningsansvarig": samordningsansvarig_of(session, case.id),
         "draft": plan_service.draft_plan(session, case),
@@ -384,6 +390,30 @@ def _record_refusal(case_id: int, error: WorkflowError) -> None:
     case = case_or_404(case_id, "edit_form")
     runtime().workflow.record_refusal(session, case, actor(), error, action=request.endpoint)
     session.commit()
+
+
+@bp.route("/<int:case_id>/meddelanden/<int:message_id>/skicka-om", methods=["POST"])
+@login_required
+def resend_message(case_id: int, message_id: int) -> ResponseReturnValue:
+    """Queue a failed message again (the case's unit); outside one's scope: 404."""
+    require_role(*EDITORS)
+    session = db()
+    case = case_or_404(case_id, "resend_message")
+    message = session.get(OutboxMessage, message_id)
+    if message is None or message.case_id != case.id:
+        abort(404)
+    try:
+        outbox_service.resend(session, actor(), message_id, now())
+    except NotPermitted:
+        session.rollback()
+        abort(404)
+    except outbox_service.ResendRefused as exc:
+        session.rollback()
+        flash(str(exc), "error")
+    else:
+        session.commit()
+        flash("Meddelandet skickas om.", "success")
+    return redirect(url_for("cases.show", case_id=case_id, _anchor="messages-title")), 303
 
 
 def _edit(

@@ -12,6 +12,7 @@ from flask_login import current_user
 from sip_engine import protection
 from sip_engine.clock import STOCKHOLM
 from sip_engine.models import PARTY_LABELS, Party, Role
+from sip_engine.reminders import KIND_WORDS
 from sip_engine.services.cases import SIP_REASONS
 from sip_engine.services.consent import information_categories
 from sip_engine.services.queries import ATTENTION_LABELS
@@ -40,6 +41,24 @@ RAISED_BY_LABELS = {
     "familj": "Familjen",
     "annan": "Annan",
 }
+
+# What an outbox message is, named without its content (start page, admin page).
+MESSAGE_KIND_LABELS = {
+    "kallelse": "Kallelse",
+    "inbjudan": "Inbjudan",
+    "uppdatering": "Mötesuppdatering",
+    "installt": "Inställt möte",
+    "sip_avslutad": "SIP avslutad",
+    "halsoundersokning": "Hälsoundersökning",
+    "placering_nekad": "Placering",
+}
+
+
+def message_kind_label(kind: str) -> str:
+    """A message kind in words; reminders (``reminder:rule``) by their sort."""
+    head = kind.split(":", 1)[0]
+    return MESSAGE_KIND_LABELS.get(kind) or KIND_WORDS.get(head) or kind
+
 
 PARTICIPANT_KIND_LABELS = {"kallad": "Kallad", "inbjuden": "Inbjuden", "familj": "Familj"}
 
@@ -97,5 +116,6 @@ def register(app: Flask) -> None:
                 str(code), str(code)
             ),
             "attention_label": lambda key: ATTENTION_LABELS.get(key, key),
-            "local_mail_enabled": lambda: not app.extensions["sip_runtime"].settings.smtp_url,
+            "message_kind_label": message_kind_label,
+            "local_mail_enabled": lambda: not app.extensions["sip_runtime"].settings.smtp,
         }

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from sip_engine.models import Case, Child, Role
+from sip_engine.services.outbox import stuck_in_scope
 from sip_engine.services.queries import (
     CaseFilter,
     counts_by_state,
@@ -53,6 +54,9 @@ def index() -> ResponseReturnValue:
             .options(selectinload(Case.child).selectinload(Child.school))
         )
     }
+    # The case's unit sees its messages (a deltagare does not: the case page shows them only
+    # to the coordinator view); scope is visible_cases, as for everything on this page.
+    stuck = stuck_in_scope(session, me, moment) if me.role in (Role.SAMORDNARE, Role.CHEF) else []
     audit("start_page")
     return render_template(
         "home.html",
@@ -62,5 +66,6 @@ def index() -> ResponseReturnValue:
         meetings=meetings,
         meeting_cases=meeting_cases,
         mine_only=mine_only,
+        stuck=stuck,
         case_href=case_href_prefix(),
     )

@@ -66,7 +66,7 @@ def local_mail() -> ResponseReturnValue:
     Each user sees the messages of the cases in their scope (``visible_cases``), bodies and
     personal answer links included. The admin has no case in scope, so sees no message: only
     how many are waiting, sent and failed, to tell that mail is flowing."""
-    if runtime().settings.smtp_url:
+    if runtime().settings.smtp:
         abort(404)
     require_role(Role.SAMORDNARE, Role.CHEF, Role.ADMIN)
     me = actor()

@@ -112,3 +112,4 @@ class EventKind(enum.StrEnum):
     PLACEMENT_REGISTERED = "placement_registered"
     PLACEMENT_TRANSITION = "placement_transition"
     HEALTH_EXAM_CHANGED = "health_exam_changed"
+    MESSAGE_RESENT = "message_resent"
