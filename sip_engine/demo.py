@@ -1294,7 +1294,12 @@ class _CaseRun:
         for relative in family:
             self.people.append(
                 participants.add_participant(
-                    self.s, self.case, self.actor, now, relative_id=relative.id, workflow=self.d.engine
+                    self.s,
+                    self.case,
+                    self.actor,
+                    now,
+                    relative_id=relative.id,
+                    workflow=self.d.engine,
                 )
             )
 

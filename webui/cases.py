@@ -41,6 +41,7 @@ from sip_engine.models import (
     samordningsansvarig_error,
     samordningsansvarig_of,
 )
+from sip_engine.notify import KIND_CANCEL, KIND_UPDATE, MailReport
 from sip_engine.services import access
 from sip_engine.services import answers as answer_service
 from sip_engine.services import cases as case_service
@@ -48,7 +49,6 @@ from sip_engine.services import consent as consent_service
 from sip_engine.services import meetings as meeting_service
 from sip_engine.services import participants as participant_service
 from sip_engine.services import plans as plan_service
-from sip_engine.notify import KIND_CANCEL, KIND_UPDATE, MailReport
 from sip_engine.services.common import CaseClosed, ValidationError, mail_of_last_change
 from sip_engine.services.queries import CaseFilter, search_cases
 from sip_engine.workflow import CaseConflict, NotPermitted, WorkflowError

@@ -151,9 +151,7 @@ class Notifier:
         )
         return invitations, report
 
-    def cancel(
-        self, session: Session, case: Case, meeting: Meeting, now: datetime
-    ) -> MailReport:
+    def cancel(self, session: Session, case: Case, meeting: Meeting, now: datetime) -> MailReport:
         messages = []
         without_email = 0
         for invitation in self.invitations(session, meeting):
@@ -269,8 +267,9 @@ class Notifier:
     ) -> tuple[list[Invitation], list[Invitation], MailReport]:
         """Each participant's invitation to the meeting, created and queued where missing
         (and with ``update``, queued again where it told of an older version); all the
-        meeting's invitations afterwards, in id order; and what was queued. The existing ones are read in one query
-        and the new ones inserted in one statement (their ids go into the answer links)."""
+        meeting's invitations afterwards, in id order; and what was queued. The existing ones
+        are read in one query and the new ones inserted in one statement (their ids go into
+        the answer links)."""
         found = self.invitations(session, meeting)
         existing: dict[int, Invitation] = {}
         for invitation in found:

@@ -159,7 +159,6 @@ def schedule_meeting(
     return meeting
 
 
-
 def record_attendance(
     session: Session,
     case: Case,

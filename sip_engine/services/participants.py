@@ -134,9 +134,7 @@ def add_participant(
     if meeting is not None and meeting.called_at is not None and not _under_way(case, workflow):
         ctx = called_meeting_context(session, case, actor, now, workflow, field="participant")
         if ctx.notifier is not None:
-            _invitations, report = ctx.notifier.kallelse(
-                session, case, meeting, [participant], now
-            )
+            _invitations, report = ctx.notifier.kallelse(session, case, meeting, [participant], now)
             details["mail"] = report.as_details()
     record_change(session, case, actor, EventKind.PARTICIPANT_ADDED, now, details)
     return participant
