@@ -1080,8 +1080,8 @@ class _CaseRun:
         self.until_called(called, self.meeting_time(r.randint(2, 25)))
         if story == "ombokat":
             at = self.days_ago(r.randint(1, 2))
+            # Moved in the meeting form: the change itself sends everyone the update.
             self.plan_meeting(at, self.meeting_time(r.randint(8, 20)))
-            self.fire(at, "boka_om")
 
     def _mote(self, story: str) -> None:
         r = self.rng
@@ -1275,7 +1275,13 @@ class _CaseRun:
             pro = d.professional(kind, self.area, None if first else self.rng)
             roles = self._roles(kind)
             person = participants.add_participant(
-                self.s, self.case, self.actor, now, professional_id=pro.id, roles=roles
+                self.s,
+                self.case,
+                self.actor,
+                now,
+                professional_id=pro.id,
+                roles=roles,
+                workflow=self.d.engine,
             )
             self.people.append(person)
             if FunctionRole.MOTESLEDARE.value in roles:
@@ -1288,7 +1294,12 @@ class _CaseRun:
         for relative in family:
             self.people.append(
                 participants.add_participant(
-                    self.s, self.case, self.actor, now, relative_id=relative.id
+                    self.s,
+                    self.case,
+                    self.actor,
+                    now,
+                    relative_id=relative.id,
+                    workflow=self.d.engine,
                 )
             )
 
@@ -1364,6 +1375,7 @@ class _CaseRun:
                 leader_participant_id=self.leader.id if self.leader else None,
                 recorder_participant_id=self.recorder.id if self.recorder else None,
             ),
+            workflow=self.d.engine,
         )
 
     def call_follow_up(self, at: datetime, start: datetime) -> None:

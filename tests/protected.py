@@ -46,6 +46,7 @@ def protected_case_in_kalla(builder: CaseBuilder) -> tuple[Case, dict[str, Parti
             location="Stadsdelshuset, rum 3",
             questions=[f"Hur kan {SCHOOL} anpassa skoldagen?"],
         ),
+        workflow=builder.engine,
     )
     builder.session.commit()
     builder.fire(case, "kalla")

@@ -83,7 +83,7 @@ def test_a_meeting_cannot_be_placed_at_a_protected_child_s_school_or_home(
     case = builder.case_in("forbered")
     with pytest.raises(ValidationError) as refused:
         meetings.schedule_meeting(
-            builder.session, case, builder.w.actor, builder.now, _meeting(place)
+            builder.session, case, builder.w.actor, builder.now, _meeting(place), workflow=None
         )
     assert "skyddade personuppgifter" in refused.value.errors["location"]
     builder.session.rollback()
@@ -93,6 +93,11 @@ def test_a_meeting_cannot_be_placed_at_a_protected_child_s_school_or_home(
 def test_without_protection_the_school_may_host_the_meeting(builder: CaseBuilder) -> None:
     case = builder.case_in("forbered")
     meeting = meetings.schedule_meeting(
-        builder.session, case, builder.w.actor, builder.now, _meeting(f"{SCHOOL}, aulan")
+        builder.session,
+        case,
+        builder.w.actor,
+        builder.now,
+        _meeting(f"{SCHOOL}, aulan"),
+        workflow=None,
     )
     assert meeting.location == f"{SCHOOL}, aulan"

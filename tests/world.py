@@ -279,6 +279,7 @@ class CaseBuilder:
                 location="Stadsdelshuset, rum 3",
                 questions=["Hur får Alva en fungerande skolgång?"],
             ),
+            workflow=self.engine,
         )
         self.session.commit()
 

@@ -41,6 +41,7 @@ from sip_engine.models import (
     samordningsansvarig_error,
     samordningsansvarig_of,
 )
+from sip_engine.notify import KIND_CANCEL, KIND_UPDATE, MailReport
 from sip_engine.services import access
 from sip_engine.services import answers as answer_service
 from sip_engine.services import cases as case_service
@@ -49,7 +50,7 @@ from sip_engine.services import meetings as meeting_service
 from sip_engine.services import outbox as outbox_service
 from sip_engine.services import participants as participant_service
 from sip_engine.services import plans as plan_service
-from sip_engine.services.common import CaseClosed, ValidationError
+from sip_engine.services.common import CaseClosed, ValidationError, mail_of_last_change
 from sip_engine.services.queries import CaseFilter, search_cases
 from sip_engine.workflow import CaseConflict, NotPermitted, WorkflowError
 
@@ -354,7 +355,7 @@ def fire(case_id: int, trigger: str) -> ResponseReturnValue:
             flash(message, "error")
         return redirect(url_for("cases.show", case_id=case_id)), 303
     try:
-        runtime().workflow.fire(
+        event = runtime().workflow.fire(
             session,
             case,
             trigger,
@@ -376,8 +377,32 @@ def fire(case_id: int, trigger: str) -> ResponseReturnValue:
         return redirect(url_for("cases.show", case_id=case_id)), 303
     session.commit()
     definition = runtime().workflow.definition_for(case)
-    flash(f"Klart: ärendet är nu i steget ”{definition.state_label(case.state)}”.", "success")
+    done = f"Klart: ärendet är nu i steget ”{definition.state_label(case.state)}”."
+    flash(_with_mail(done, MailReport.from_details(event.details)), "success")
     return redirect(url_for("cases.show", case_id=case_id)), 303
+
+
+def _with_mail(done: str, mail: MailReport | None) -> str:
+    """The flash after a change, with what it sent about the meeting and to how many (and who
+    must be told another way); the one place that words it."""
+    if mail is None:
+        return done
+    if mail.kind == KIND_CANCEL:
+        what = "Inställelse"
+    elif mail.kind == KIND_UPDATE:
+        what = "En uppdaterad kallelse"
+    else:
+        what = "Kallelse"
+    if mail.sent:
+        text = f"{done} {what} skickas till {mail.sent} deltagare."
+    else:
+        text = f"{done} {what} skickas inte till någon per e-post."
+    if mail.without_email:
+        text += (
+            f" {mail.without_email} deltagare saknar e-postadress och behöver få beskedet "
+            "på annat sätt."
+        )
+    return text
 
 
 # ---------------------------------------------------------------------------- edit forms
@@ -460,8 +485,11 @@ def _edit(
             flash(str(exc), "error")
             return redirect(url_for("cases.show", case_id=case_id)), 303
         else:
+            # What the change sent (a called meeting's update, a late participant's kallelse),
+            # as its history event records it.
+            mail = mail_of_last_change(session, case)
             session.commit()
-            flash(success, "success")
+            flash(_with_mail(success, mail), "success")
             return redirect(url_for("cases.show", case_id=case_id)), 303
         case = case_or_404(case_id, "edit_form")
         session.commit()
@@ -512,7 +540,11 @@ def participants(case_id: int) -> ResponseReturnValue:
         chosen = f.text("person")
         chosen_roles = f.choices("roles", roles)
         kind, _, raw_id = chosen.partition(":")
-        common: dict[str, Any] = {"roles": chosen_roles, "expected_version": _version(f)}
+        common: dict[str, Any] = {
+            "roles": chosen_roles,
+            "expected_version": _version(f),
+            "workflow": runtime().workflow,
+        }
         person_id = parse_int(raw_id)
         if kind in ("pro", "rel") and person_id is None:
             raise ValidationError({"person": "Ogiltigt val."})
@@ -735,6 +767,7 @@ def meeting(case_id: int) -> ResponseReturnValue:
                 leader_participant_id=f.integer("leader"),
                 recorder_participant_id=f.integer("recorder"),
             ),
+            workflow=runtime().workflow,
             expected_version=_version(f),
         )
 
@@ -753,14 +786,14 @@ def meeting(case_id: int) -> ResponseReturnValue:
             "recorder": str(m.recorder_participant_id or ""),
         }
 
-    return _edit(
-        case_id,
-        "cases/meeting.html",
-        save,
-        lambda c: {"participants": c.active_participants},
-        defaults,
-        "Mötet är sparat.",
-    )
+    def extra(case: Case) -> dict[str, Any]:
+        m = meeting_service.open_meeting(db(), case)
+        return {
+            "participants": case.active_participants,
+            "called": m is not None and m.called_at is not None,
+        }
+
+    return _edit(case_id, "cases/meeting.html", save, extra, defaults, "Mötet är sparat.")
 
 
 @bp.route("/<int:case_id>/narvaro", methods=["GET", "POST"])

@@ -75,6 +75,30 @@ _UNANSWERED: dict[str, Any] = {
 _ADD_MESSAGES = insert(Base.metadata.tables["outbox_message"])
 
 
+@dataclass(frozen=True)
+class MailReport:
+    """What one change queued for a meeting: the kind of news (``KIND_KALLELSE``,
+    ``KIND_UPDATE``, ``KIND_CANCEL``), how many participants it was queued for, and how many
+    it should have reached but could not (no e-mail address: someone must tell them).
+
+    It goes into the change's history event (``details["mail"]``), from which the coordinator
+    is told what was sent."""
+
+    kind: str
+    sent: int
+    without_email: int = 0
+
+    def as_details(self) -> dict[str, Any]:
+        return {"kind": self.kind, "sent": self.sent, "without_email": self.without_email}
+
+    @classmethod
+    def from_details(cls, details: dict[str, Any] | None) -> MailReport | None:
+        mail = (details or {}).get("mail")
+        if not isinstance(mail, dict):
+            return None
+        return cls(str(mail["kind"]), int(mail["sent"]), int(mail.get("without_email", 0)))
+
+
 @lru_cache(maxsize=16)
 def _domain_of(mail_from: str) -> str:
     """The domain of the sender's address (parsed once: every message needs it twice)."""
@@ -102,10 +126,14 @@ class Notifier:
         meeting: Meeting,
         participants: list[Participant],
         now: datetime,
-    ) -> list[Invitation]:
+    ) -> tuple[list[Invitation], MailReport]:
         """Invite every current participant who has not been invited to this meeting. Returns
-        all the meeting's invitations afterwards (in id order, as :meth:`invitations`)."""
-        return self._ensure_invitations(session, case, meeting, participants, now, update=False)[1]
+        all the meeting's invitations afterwards (in id order, as :meth:`invitations`) and
+        what was queued."""
+        _invited, invitations, report = self._ensure_invitations(
+            session, case, meeting, participants, now, update=False
+        )
+        return invitations, report
 
     def update(
         self,
@@ -114,17 +142,23 @@ class Notifier:
         meeting: Meeting,
         participants: list[Participant],
         now: datetime,
-    ) -> list[Invitation]:
-        """After a reschedule: everyone invited gets the new time (same UID, higher SEQUENCE);
-        participants added since get their first invitation. Returns all the meeting's
-        invitations afterwards (in id order)."""
-        return self._ensure_invitations(session, case, meeting, participants, now, update=True)[1]
+    ) -> tuple[list[Invitation], MailReport]:
+        """After a change of a called meeting: everyone invited gets the new version (same
+        UID, higher SEQUENCE); participants added since get their first invitation. Returns
+        all the meeting's invitations afterwards (in id order) and what was queued."""
+        _invited, invitations, report = self._ensure_invitations(
+            session, case, meeting, participants, now, update=True
+        )
+        return invitations, report
 
-    def cancel(self, session: Session, case: Case, meeting: Meeting, now: datetime) -> None:
+    def cancel(self, session: Session, case: Case, meeting: Meeting, now: datetime) -> MailReport:
         messages = []
+        without_email = 0
         for invitation in self.invitations(session, meeting):
             if invitation.participant.removed_at is not None:
                 continue  # a removed participant was told when they were removed
+            if not invitation.participant.email:
+                without_email += 1
             message = self._cancel_message(
                 case,
                 meeting,
@@ -136,6 +170,7 @@ class Notifier:
             if message is not None:
                 messages.append(message)
         self._queue(session, messages)
+        return MailReport(KIND_CANCEL, len(messages), without_email)
 
     def case_closed(
         self, session: Session, case: Case, participants: list[Participant], now: datetime
@@ -199,7 +234,7 @@ class Notifier:
         substitute: Participant,
         now: datetime,
     ) -> Invitation:
-        invited, _all = self._ensure_invitations(
+        invited, _all, _report = self._ensure_invitations(
             session, case, meeting, [substitute], now, update=False
         )
         return invited[0]
@@ -229,11 +264,12 @@ class Notifier:
         now: datetime,
         *,
         update: bool,
-    ) -> tuple[list[Invitation], list[Invitation]]:
+    ) -> tuple[list[Invitation], list[Invitation], MailReport]:
         """Each participant's invitation to the meeting, created and queued where missing
-        (and with ``update``, queued again where it told of an older version); and all the
-        meeting's invitations afterwards, in id order. The existing ones are read in one query
-        and the new ones inserted in one statement (their ids go into the answer links)."""
+        (and with ``update``, queued again where it told of an older version); all the
+        meeting's invitations afterwards, in id order; and what was queued. The existing ones
+        are read in one query and the new ones inserted in one statement (their ids go into
+        the answer links)."""
         found = self.invitations(session, meeting)
         existing: dict[int, Invitation] = {}
         for invitation in found:
@@ -262,6 +298,7 @@ class Notifier:
                     Invitation(id=invitation_id, **rows[participant_id], **_UNANSWERED),
                 )
         result, messages = [], []
+        without_email = 0
         for participant in participants:
             invitation = existing.get(participant.id) or created[participant.id]
             result.append(invitation)
@@ -271,8 +308,11 @@ class Notifier:
             message = self._tell(case, meeting, invitation, participant, now, is_new=is_new)
             if message is not None:
                 messages.append(message)
+            else:
+                without_email += 1
         self._queue(session, messages)
-        return result, found + sorted(created.values(), key=lambda i: i.id)
+        report = MailReport(KIND_UPDATE if update else KIND_KALLELSE, len(messages), without_email)
+        return result, found + sorted(created.values(), key=lambda i: i.id), report
 
     def _tell(
         self,
@@ -393,6 +433,10 @@ class Notifier:
         ]
         if meeting.questions:
             lines += ["", "Frågeställningar:"] + [f"- {outward(q)}" for q in meeting.questions]
+        # The calendar entry tells what the mail tells, without the personal answer link:
+        # calendars are shared with delegates and colleagues, and the link answers for its
+        # holder. The link is in the mail body only.
+        description = "\n".join(lines)
         if with_link:
             lines += [
                 "",
@@ -404,14 +448,13 @@ class Notifier:
         row = self._row(
             case, participant, now, kind=kind, subject=subject, lines=lines, invitation=invitation
         )
-        body = row["body_text"]
         summary = f"SIP-möte ({case.reference})"
         ics = build_ics(
             method=method,
             uid=meeting_uid(meeting.id, self.domain),
             sequence=meeting.sequence,
             summary=summary,
-            description=body,
+            description=description,
             starts_at=meeting.starts_at,
             ends_at=meeting.ends_at,
             location=where,

@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sip_engine.models import Case, CaseEvent, EventKind, Role
+from sip_engine.notify import MailReport
 from sip_engine.reminders import sync_case_reminders
 from sip_engine.workflow import Actor, CaseConflict, NotPermitted, actor_works_on_case
 from sip_engine.workflow.engine import flush_case_change, record_event, touch_case
@@ -74,3 +76,15 @@ def record_change(
     flush_case_change(session, case)
     sync_case_reminders(session, case, now)
     return event
+
+
+def mail_of_last_change(session: Session, case: Case) -> MailReport | None:
+    """What the case's latest change queued for its meeting (``details["mail"]`` of its
+    newest history event: a kallelse, an update, a cancellation), to tell the user."""
+    details = session.scalars(
+        select(CaseEvent.details)
+        .where(CaseEvent.case_id == case.id)
+        .order_by(CaseEvent.id.desc())
+        .limit(1)
+    ).first()
+    return MailReport.from_details(details)

@@ -1,4 +1,5 @@
-"""Meetings: plan (förbered), reschedule (kalla), record attendance (möte)."""
+"""Meetings: plan (förbered), change (kalla: the change itself tells everyone called),
+record attendance (möte)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from sip_engine.models import (
     Participant,
 )
 from sip_engine.protection import names_protected_place
-from sip_engine.workflow import Actor
+from sip_engine.workflow import Actor, WorkflowEngine
+from sip_engine.workflow.context import TransitionContext
+from sip_engine.workflow.guards import GUARDS
 
 from .common import ValidationError, check_can_edit, record_change
 
@@ -25,6 +28,41 @@ PLANNING_STATES = frozenset({"forbered", "kalla", "folj_upp"})
 # A SIP meeting is a working meeting of a few hours, never days.
 MAX_MEETING_LENGTH = timedelta(hours=8)
 MAX_MEETING_LENGTH_MESSAGE = "Ett möte kan vara högst 8 timmar (480 minuter)."
+
+# What a called meeting must still meet when it changes or someone joins it: consent in
+# force, covering every organisation taking part today and on the (new) meeting day, as when
+# it was called. (That it lies in the future the meeting form checks itself.)
+CALLED_MEETING_GUARDS = ("consent_in_force", "consent_covers_participants")
+
+
+def called_meeting_context(
+    session: Session,
+    case: Case,
+    actor: Actor,
+    now: datetime,
+    workflow: WorkflowEngine | None,
+    *,
+    field: str,
+) -> TransitionContext:
+    """The workflow's view of a case whose open meeting has been called, to check it against
+    :data:`CALLED_MEETING_GUARDS` and tell the participants through its notifier. Raises a
+    ``ValidationError`` on ``field`` when the rules refuse (the caller rolls back: nothing is
+    kept)."""
+    if workflow is None:
+        # A called meeting never changes without its participants being told (an engine
+        # without a notifier is one that sends no mail at all, as firing with it).
+        raise ValueError("A called meeting changes only through the workflow engine.")
+    ctx = TransitionContext(
+        session, case, actor, now, workflow.definition_for(case), notifier=workflow.notifier
+    )
+    reasons: dict[str, None] = {}
+    for name in CALLED_MEETING_GUARDS:
+        reasons.update(dict.fromkeys(GUARDS[name](ctx)))
+    if reasons:
+        raise ValidationError(
+            {field: "Mötet är redan kallat, och samtycket räcker inte: " + " ".join(reasons)}
+        )
+    return ctx
 
 
 @dataclass
@@ -50,9 +88,16 @@ def schedule_meeting(
     now: datetime,
     data: MeetingInput,
     *,
+    workflow: WorkflowEngine | None,
     expected_version: int | None = None,
 ) -> Meeting:
-    """Create the open meeting or change it; every change raises the iCalendar SEQUENCE."""
+    """Create the open meeting or change it; every change raises the iCalendar SEQUENCE.
+
+    A called meeting is changed here and only here: in the same transaction everyone called
+    is sent the new version (same UID, higher SEQUENCE; a participant added since and not yet
+    invited gets the kallelse), through ``workflow``'s notifier, and the history event tells
+    how many (``details["mail"]``). The change is refused when the consent would no longer
+    cover the meeting."""
     check_can_edit(session, case, actor, expected_version)
     errors: dict[str, str] = {}
     if case.state not in PLANNING_STATES:
@@ -103,18 +148,19 @@ def schedule_meeting(
             setattr(meeting, key, value)
         meeting.sequence += 1
         event_kind = EventKind.MEETING_UPDATED
-    record_change(
-        session,
-        case,
-        actor,
-        event_kind,
-        now,
-        {
-            "meeting_id": meeting.id,
-            "starts_at": data.starts_at.isoformat(),
-            "sequence": meeting.sequence,
-        },
-    )
+    details: dict[str, object] = {
+        "meeting_id": meeting.id,
+        "starts_at": data.starts_at.isoformat(),
+        "sequence": meeting.sequence,
+    }
+    if meeting.called_at is not None:
+        ctx = called_meeting_context(session, case, actor, now, workflow, field="state")
+        if ctx.notifier is not None:
+            _invitations, report = ctx.notifier.update(
+                session, case, meeting, ctx.participants, now
+            )
+            details["mail"] = report.as_details()
+    record_change(session, case, actor, event_kind, now, details)
     return meeting
 
 

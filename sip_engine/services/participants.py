@@ -19,12 +19,13 @@ from sip_engine.models import (
     Professional,
     Relative,
 )
-from sip_engine.workflow import Actor
+from sip_engine.workflow import Actor, WorkflowEngine
 
 if TYPE_CHECKING:
     from sip_engine.notify import Notifier
 
 from .common import ValidationError, check_can_edit, record_change
+from .meetings import called_meeting_context
 
 
 def _check_roles(roles: list[str]) -> list[str]:
@@ -49,9 +50,14 @@ def add_participant(
     phone: str | None = None,
     roles: list[str] | None = None,
     expected_version: int | None = None,
+    workflow: WorkflowEngine | None = None,
 ) -> Participant:
     """Add a participant. A professional of kommun, skola or region is *kallad*; any other
-    organisation's is *inbjuden*; a relative takes part as family."""
+    organisation's is *inbjuden*; a relative takes part as family.
+
+    Added after the open meeting was called, they get their kallelse (or inbjudan) now,
+    through ``workflow``'s notifier, and the history event tells it (``details["mail"]``);
+    unless the consent does not cover them, which refuses the addition (consent first)."""
     check_can_edit(session, case, actor, expected_version)
     checked_roles = _check_roles(roles or [])
     if professional_id is not None:
@@ -117,20 +123,30 @@ def add_participant(
     session.add(participant)
     case.participants.append(participant)
     session.flush()
-    record_change(
-        session,
-        case,
-        actor,
-        EventKind.PARTICIPANT_ADDED,
-        now,
-        {
-            "participant_id": participant.id,
-            "kind": participant.kind.value,
-            "organisation_id": participant.organisation_id,
-            "roles": checked_roles,
-        },
-    )
+    details: dict[str, object] = {
+        "participant_id": participant.id,
+        "kind": participant.kind.value,
+        "organisation_id": participant.organisation_id,
+        "roles": checked_roles,
+    }
+    meeting = session.scalars(Meeting.open_for(case.id)).first()
+    # Not to a meeting under way (it has begun: the participant is simply there or not).
+    if meeting is not None and meeting.called_at is not None and not _under_way(case, workflow):
+        ctx = called_meeting_context(session, case, actor, now, workflow, field="participant")
+        if ctx.notifier is not None:
+            _invitations, report = ctx.notifier.kallelse(session, case, meeting, [participant], now)
+            details["mail"] = report.as_details()
+    record_change(session, case, actor, EventKind.PARTICIPANT_ADDED, now, details)
     return participant
+
+
+def _under_way(case: Case, workflow: WorkflowEngine | None) -> bool:
+    """Whether the case's step is the meeting itself (the workflow's ``meeting_under_way``)."""
+    if workflow is None:
+        # A called meeting never gains a participant without them being told.
+        raise ValueError("A called meeting gains participants only through the workflow engine.")
+    state = workflow.definition_for(case).states.get(case.state)
+    return state is not None and state.meeting_under_way
 
 
 def set_roles(

@@ -91,16 +91,7 @@ def adopt_plan(ctx: TransitionContext) -> None:
 def queue_kallelse(ctx: TransitionContext) -> None:
     meeting = ctx.open_meeting
     if ctx.notifier is not None and meeting is not None:
-        ctx.meeting_invitations = ctx.notifier.kallelse(
-            ctx.session, ctx.case, meeting, ctx.participants, ctx.now
-        )
-
-
-@action
-def queue_meeting_update(ctx: TransitionContext) -> None:
-    meeting = ctx.open_meeting
-    if ctx.notifier is not None and meeting is not None:
-        ctx.meeting_invitations = ctx.notifier.update(
+        ctx.meeting_invitations, ctx.mail = ctx.notifier.kallelse(
             ctx.session, ctx.case, meeting, ctx.participants, ctx.now
         )
 
@@ -110,4 +101,4 @@ def queue_meeting_cancel(ctx: TransitionContext) -> None:
     """Tell everyone invited that the meeting is off (after cancel_meeting raised SEQUENCE)."""
     meeting = ctx.open_meeting
     if ctx.notifier is not None and meeting is not None and meeting.cancelled_at is not None:
-        ctx.notifier.cancel(ctx.session, ctx.case, meeting, ctx.now)
+        ctx.mail = ctx.notifier.cancel(ctx.session, ctx.case, meeting, ctx.now)

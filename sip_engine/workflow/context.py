@@ -30,7 +30,7 @@ from sip_engine.models import (
     User,
     samordningsansvarig_of,
 )
-from sip_engine.notify import Notifier
+from sip_engine.notify import MailReport, Notifier
 
 from .definition import TriggerDef, WorkflowDefinition
 
@@ -84,6 +84,8 @@ class TransitionContext:
     notifier: Notifier | None = None
     # All the open meeting's invitations, when an action has just read and extended them.
     meeting_invitations: list[Invitation] | None = None
+    # What an action queued about the meeting (kallelse, cancellation), for the history event.
+    mail: MailReport | None = None
     # The state the trigger fires from (the case's state before the transition).
     source_state: str | None = None
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from sip_engine.clock import Clock
 from sip_engine.models import Base, Case, CaseEvent, EventKind, Role
-from sip_engine.notify import Notifier
+from sip_engine.notify import MailReport, Notifier
 from sip_engine.writes import attach_written, pending_columns, write_columns
 
 from .actions import ACTIONS
@@ -186,7 +186,7 @@ _SET_STATE = (
         version=_CASE.c.version + 1,
     )
 )
-# A reflexive trigger (boka_om) keeps the state and the time in it.
+# A reflexive trigger keeps the state and the time in it.
 _TOUCH = (
     update(_CASE)
     .where(*_BY_ID_AND_VERSION)
@@ -229,6 +229,17 @@ def _insert_event(
     key = session.connection().execute(_ADD_EVENT, values).inserted_primary_key
     assert key is not None
     return attach_written(session, CaseEvent(id=key[0], **values))
+
+
+def _transition_details(reason_code: str | None, mail: MailReport | None) -> dict[str, Any] | None:
+    """What a transition's history event holds besides its columns: the close reason's code,
+    and what its actions queued (how many were sent a kallelse or a cancellation)."""
+    details: dict[str, Any] = {}
+    if reason_code:
+        details["reason_code"] = reason_code
+    if mail is not None:
+        details["mail"] = mail.as_details()
+    return details or None
 
 
 CONFLICT_MESSAGE = "Ärendet har ändrats av någon annan samtidigt. Ladda om och försök igen."
@@ -347,7 +358,7 @@ class WorkflowEngine:
             with case_conflicts(case):
                 if session.new or session.dirty or session.deleted:
                     session.flush()  # what the caller changed before firing goes out first
-                # A reflexive trigger (boka_om) keeps the time in the step.
+                # A reflexive trigger keeps the time in the step.
                 _write_case(session, case, new_state if new_state != state else None, now)
                 for name in trigger.actions:
                     ACTIONS[name](ctx)
@@ -370,7 +381,7 @@ class WorkflowEngine:
             from_state=state,
             to_state=new_state,
             reason=reason,
-            details={"reason_code": reason_code} if reason_code else None,
+            details=_transition_details(reason_code, ctx.mail),
         )
         # Reminders follow the case: what the new state's rules ask for is created, the rest
         # cancelled, in the same transaction as the transition. (Imported here because the

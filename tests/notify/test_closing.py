@@ -39,7 +39,12 @@ def test_closing_after_the_meeting_keeps_it_held_and_tells_everyone_the_sip_ende
     builder, w = mail_builder, mail_builder.w
     case = builder.case_in("mote")
     participants.add_participant(
-        builder.session, case, w.actor, builder.now, relative_id=w.child.guardians[0].id
+        builder.session,
+        case,
+        w.actor,
+        builder.now,
+        relative_id=w.child.guardians[0].id,
+        workflow=builder.engine,
     )
     builder.session.commit()
     meeting = meetings.open_meeting(builder.session, case)

@@ -104,6 +104,7 @@ def test_two_saves_in_the_same_clock_tick_still_conflict(builder: CaseBuilder) -
                 video_link="https://video.example/sip",
             ),
             expected_version=seen,
+            workflow=builder.engine,
         )
 
 

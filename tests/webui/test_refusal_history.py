@@ -30,11 +30,11 @@ def test_a_participant_pressing_a_coordinator_s_trigger_is_recorded(
     login(client, "bup")
     token = csrf_token(client, f"/arenden/{case.id}")
     response = client.post(
-        f"/arenden/{case.id}/steg/boka_om", data={"csrf_token": token, "version": case.version}
+        f"/arenden/{case.id}/steg/stall_in", data={"csrf_token": token, "version": case.version}
     )
     assert response.status_code == 303
     (event,) = _refusals(builder, case.id)
-    assert (event.trigger, event.actor_user_id) == ("boka_om", builder.w.bup_user.id)
+    assert (event.trigger, event.actor_user_id) == ("stall_in", builder.w.bup_user.id)
     assert event.details["error"] == "NotPermitted"
     assert builder.session.get_one(Case, case.id).state == "kalla"
 

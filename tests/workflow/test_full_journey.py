@@ -40,7 +40,6 @@ def test_rescheduling_keeps_the_time_in_the_step(builder: CaseBuilder) -> None:
     entered = case.state_entered_at
     builder.clock.advance(timedelta(days=2))
     builder.plan_meeting(case, in_days=10)
-    builder.fire(case, "boka_om")
     assert case.state_entered_at == entered
 
 
