@@ -77,7 +77,12 @@ def test_samordningsansvarig_is_a_professional_of_a_huvudman(builder: CaseBuilde
     w = builder.w
     case, people = _in_the_meeting(builder)
     guardian = participants.add_participant(
-        builder.session, case, w.actor, builder.now, relative_id=w.child.guardians[0].id
+        builder.session,
+        case,
+        w.actor,
+        builder.now,
+        relative_id=w.child.guardians[0].id,
+        workflow=builder.engine,
     )
     handlaggare = participants.add_participant(
         builder.session,
@@ -86,6 +91,7 @@ def test_samordningsansvarig_is_a_professional_of_a_huvudman(builder: CaseBuilde
         builder.now,
         organisation_id=w.forsakringskassan.id,
         name="Fia Handläggare",
+        workflow=builder.engine,
     )
     builder.session.commit()
     for participant, expected in [

@@ -212,6 +212,12 @@ FORMS: dict[str, Form] = {
         lambda p: {"decision": choice("godkann", "avsla"), "version": ids([1, 2, 3, 4, 5, 6])},
         lambda p: {"case_id": path_id([p.case_id]), "invitation_id": path_id(p.invitation_ids)},
     ),
+    "cases.resend_message": Form(
+        "coordinator",
+        lambda p: {},
+        lambda p: {"case_id": path_id([p.case_id]), "message_id": path_id([1, 2, 3])},
+    ),
+    "admin.resend_messages": Form("admin", lambda p: {"message_id": ids([1, 2, 3])}),
     "admin.organisations": Form(
         "admin",
         lambda p: {
@@ -841,7 +847,11 @@ def test_the_meeting_service_refuses_a_meeting_longer_than_eight_hours(
         location="Stadsdelshuset",
     )
     with pytest.raises(ValidationError) as refused:
-        meeting_service.schedule_meeting(builder.session, case, builder.w.actor, builder.now, data)
+        meeting_service.schedule_meeting(
+            builder.session, case, builder.w.actor, builder.now, data, workflow=builder.engine
+        )
     assert refused.value.errors == {"ends_at": "Ett möte kan vara högst 8 timmar (480 minuter)."}
     data.ends_at = starts + meeting_service.MAX_MEETING_LENGTH
-    meeting_service.schedule_meeting(builder.session, case, builder.w.actor, builder.now, data)
+    meeting_service.schedule_meeting(
+        builder.session, case, builder.w.actor, builder.now, data, workflow=builder.engine
+    )
