@@ -191,7 +191,10 @@ def test_coordinator_takes_a_case_through_all_six_steps(
     closing.get_by_label("Motivering").fill("Stödet fungerar, familjen är nöjd.")
     press_step(page, expect, "Avsluta SIP", "Avsluta")
     expect(page.get_by_text("Samordning behövs inte längre – Stödet fungerar")).to_be_visible()
-    expect(page.get_by_role("region", name="Vad kan göras nu")).to_have_count(0)
+    # A closed case offers one thing only: reopening it, with a reason.
+    actions = page.get_by_role("region", name="Vad kan göras nu").get_by_role("button")
+    expect(actions).to_have_count(1)
+    expect(actions).to_have_text("Återöppna SIP")
 
     # What the browser did is what is stored.
     session.rollback()
