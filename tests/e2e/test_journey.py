@@ -26,11 +26,15 @@ def current_step(page: Page) -> Any:
     return page.locator('.steps [aria-current="step"] .step-label')
 
 
-def press_step(page: Page, expect: Expect, button: str, lands_in: str) -> None:
-    """Press a step button on the case page and check the case moved to ``lands_in``."""
+def press_step(
+    page: Page, expect: Expect, button: str, lands_in: str, mail: str | None = None
+) -> None:
+    """Press a step button on the case page and check the case moved to ``lands_in`` (and,
+    for a step that sends mail, that the flash says what was sent to how many)."""
     page.get_by_role("button", name=button, exact=True).click()
+    moved = f"Klart: ärendet är nu i steget ”{lands_in}”."
     expect(page.locator(".flash-success")).to_have_text(
-        f"Klart: ärendet är nu i steget ”{lands_in}”."
+        f"{moved} {mail}" if mail else re.compile(rf"^{re.escape(moved)}( .*)?$")
     )
     expect(current_step(page)).to_have_text(lands_in)
 
@@ -133,7 +137,9 @@ def test_coordinator_takes_a_case_through_all_six_steps(
     expect(page.get_by_text("2026-03-16 10:00")).to_be_visible()
 
     # 3. Kalla.
-    press_step(page, expect, "Skicka kallelse", "Kalla / bjud in")
+    press_step(
+        page, expect, "Skicka kallelse", "Kalla / bjud in", "Kallelse skickas till 3 deltagare."
+    )
 
     # Before the meeting the meeting cannot start; at its time (the server's clock) it can.
     blocked = page.locator(".action.blocked", has_text="Starta SIP-mötet")
