@@ -12,7 +12,6 @@ the sync, a time offered) so nothing stale is sent.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -24,8 +23,6 @@ from sip_engine.models import (
     HEALTH_EXAM_PART_LABELS,
     HealthExamRequest,
     Meeting,
-    OutboxMessage,
-    OutboxStatus,
     Placement,
     Reminder,
     ReminderStatus,
@@ -255,23 +252,15 @@ def queue_placement_reminder(
         return False
     if not address:
         return False
-    lines += ["", "Med vänlig hälsning", "SIP-stöd"]
-    session.add(
-        OutboxMessage(
-            created_at=now,
-            case_id=placement.case_id,
-            invitation_id=None,
-            kind=f"{reminder.kind}:{reminder.rule_id}",
-            to_address=address,
-            to_name=name,
-            subject=f"{word}: {label} ({reference})",
-            body_text="\n".join(lines),
-            ics=None,
-            ics_method=None,
-            message_id=f"<sip-r{reminder.id}-{secrets.token_hex(6)}@{notifier.domain}>",
-            status=OutboxStatus.PENDING,
-            attempts=0,
-            next_attempt_at=now,
-        )
+    notifier.plain_message(
+        session,
+        now,
+        case_id=placement.case_id,
+        to_address=address,
+        to_name=name,
+        kind=f"{reminder.kind}:{reminder.rule_id}",
+        subject=f"{word}: {label} ({reference})",
+        lines=lines,
+        tag=f"r{reminder.id}",
     )
     return True

@@ -26,8 +26,6 @@ from sip_engine.models import (
     Case,
     Invitation,
     Meeting,
-    OutboxMessage,
-    OutboxStatus,
     Participant,
     Reminder,
     ReminderStatus,
@@ -192,24 +190,17 @@ class ReminderSweeper:
             lines += ["", "Svara här:", self.notifier.answer_url(invitation)]
         elif reminder.user_id is not None:
             lines += ["", f"Öppna ärendet: {self.base_url}/arenden/{case.id}"]
-        lines += ["", "Med vänlig hälsning", "SIP-stöd"]
-        session.add(
-            OutboxMessage(
-                created_at=now,
-                case_id=case.id,
-                invitation_id=invitation.id if invitation else None,
-                kind=f"{reminder.kind}:{reminder.rule_id}",
-                to_address=address,
-                to_name=name,
-                subject=f"{word}: {label} ({case.reference})",
-                body_text="\n".join(lines),
-                ics=None,
-                ics_method=None,
-                message_id=f"<sip-r{reminder.id}-{secrets.token_hex(6)}@{self.notifier.domain}>",
-                status=OutboxStatus.PENDING,
-                attempts=0,
-                next_attempt_at=now,
-            )
+        self.notifier.plain_message(
+            session,
+            now,
+            case_id=case.id,
+            to_address=address,
+            to_name=name,
+            kind=f"{reminder.kind}:{reminder.rule_id}",
+            subject=f"{word}: {label} ({case.reference})",
+            lines=lines,
+            tag=f"r{reminder.id}",
+            invitation_id=invitation.id if invitation else None,
         )
         return True
 

@@ -24,6 +24,7 @@ from sip_engine.models import (
     Invitation,
     Meeting,
     MeetingFormat,
+    OutboxMessage,
     OutboxStatus,
     Participant,
     ParticipantKind,
@@ -118,6 +119,42 @@ class Notifier:
 
     # Both take the case's current participants (``TransitionContext.participants``: the
     # guards have read them already, so the notifier does not read them again).
+
+    def plain_message(
+        self,
+        session: Session,
+        now: datetime,
+        *,
+        case_id: int,
+        to_address: str,
+        to_name: str,
+        kind: str,
+        subject: str,
+        lines: list[str],
+        tag: str,
+        invitation_id: int | None = None,
+    ) -> OutboxMessage:
+        """An e-mail without a calendar file (a reminder, a notice to a unit), queued in the
+        outbox: the one place such a row is built, the signature included. ``lines`` carry no
+        child data (the callers write the case reference, never a name)."""
+        message = OutboxMessage(
+            created_at=now,
+            case_id=case_id,
+            invitation_id=invitation_id,
+            kind=kind,
+            to_address=to_address,
+            to_name=to_name,
+            subject=subject,
+            body_text="\n".join([*lines, "", "Med vänlig hälsning", "SIP-stöd"]),
+            ics=None,
+            ics_method=None,
+            message_id=f"<sip-{tag}-{secrets.token_hex(6)}@{self.domain}>",
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+        )
+        session.add(message)
+        return message
 
     def kallelse(
         self,

@@ -486,27 +486,17 @@ def record_refused_registration(
             "placering hos er, så hälsoundersökningarna begärs inte två gånger.",
             "",
             f"Kontakta {other_unit.name} om placeringen. Försöket finns i ärendets historik.",
-            "",
-            "Med vänlig hälsning",
-            "SIP-stöd",
         ]
-        session.add(
-            OutboxMessage(
-                created_at=now,
-                case_id=case.id,
-                invitation_id=None,
-                kind=KIND_PLACEMENT_ATTEMPT,
-                to_address=to_address,
-                to_name=to_name,
-                subject=f"En annan enhet försökte registrera en placering ({case.reference})",
-                body_text="\n".join(lines),
-                ics=None,
-                ics_method=None,
-                message_id=f"<sip-pn{placement.id}-{secrets.token_hex(8)}@{notifier.domain}>",
-                status=OutboxStatus.PENDING,
-                attempts=0,
-                next_attempt_at=now,
-            )
+        notifier.plain_message(
+            session,
+            now,
+            case_id=case.id,
+            to_address=to_address,
+            to_name=to_name,
+            kind=KIND_PLACEMENT_ATTEMPT,
+            subject=f"En annan enhet försökte registrera en placering ({case.reference})",
+            lines=lines,
+            tag=f"pn{placement.id}",
         )
     session.flush()
     return event
